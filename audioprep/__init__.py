@@ -1,0 +1,11 @@
+"""audioprep: make audio prompts safe to send through the Voice API.
+
+The package is a library first; :mod:`audioprep.cli` is a thin click layer over it.
+Public entry points are re-exported here.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

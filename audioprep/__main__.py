@@ -1,0 +1,5 @@
+"""``python -m audioprep`` runs the command line interface."""
+
+from audioprep.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""Exit codes and the one exception root.
+
+Every error audioprep raises on purpose is an :class:`AudioprepError`; each carries the exit code
+the CLI turns it into. Findings about files, names and requests are *data*
+(:mod:`audioprep.models`), never exceptions: an exception here means the tool could not do its job.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, the same for every command (documented in the README)."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    CONFIG = 3
+    UNAVAILABLE = 4
+    UNKNOWN_OUTCOME = 5
+    INTERRUPTED = 130
+
+
+class AudioprepError(Exception):
+    """Root of every error audioprep raises deliberately.
+
+    ``hint`` is the fix we can suggest, shown on its own line by the CLI.
+    """
+
+    exit_code: ExitCode = ExitCode.FINDINGS
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(AudioprepError):
+    """The arguments cannot be acted on (bad combination, unreadable input file)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(AudioprepError):
+    """Configuration or credentials are missing or invalid."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class ServiceUnavailable(AudioprepError):
+    """A remote service (S3, the Voice API) could not be reached or answered 5xx."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class ToolError(AudioprepError):
+    """An external tool (ffmpeg) is missing or failed in a way that is not a finding."""
+
+    exit_code = ExitCode.CONFIG

@@ -1,0 +1,41 @@
+"""Shared value types: findings and severities.
+
+Every check in audioprep reports :class:`Problem` values. They are frozen and JSON-ready
+(:meth:`Problem.to_dict`), so the CLI, the reports and the sandbox render the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How much a problem matters: errors block sending, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding about a name, URL, request or audio file.
+
+    ``id`` is stable (scripts and SARIF rules key on it); ``fixable`` says whether
+    ``audioprep fix`` can repair it.
+    """
+
+    id: str
+    severity: Severity
+    message: str
+    fixable: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON shape used by every command."""
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "message": self.message,
+            "fixable": self.fixable,
+        }
