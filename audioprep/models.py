@@ -7,10 +7,10 @@ Every check in audioprep reports :class:`Problem` values. They are frozen and JS
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a problem matters: errors block sending, warnings do not."""
 
     ERROR = "error"
