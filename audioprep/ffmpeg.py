@@ -100,7 +100,7 @@ def version() -> str:
     """The first line of ``ffmpeg -version``."""
     proc = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, check=False)
     first = proc.stdout.decode("utf-8", "replace").splitlines()
-    return first[0] if first else "unknown"
+    return first[0].split(" Copyright")[0] if first else "unknown"
 
 
 @functools.cache

@@ -1,0 +1,111 @@
+"""Checking names and URLs against the API's rules, target by target.
+
+A target is a URL (anything with ``://``) or a file name or path (only the base name matters: the
+file will be hosted under a new key). The rules themselves live in :mod:`audioprep.rules`; this
+module turns rule violations into :class:`~audioprep.models.Problem` values and a suggestion.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from audioprep import rules
+from audioprep.models import Problem, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The verdict on one name or URL."""
+
+    target: str
+    api_code: int | None
+    problems: tuple[Problem, ...]
+    suggested_name: str | None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing the API would refuse was found (warnings allowed)."""
+        return not any(p.severity is Severity.ERROR for p in self.problems)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of ``audioprep check --json``."""
+        return {
+            "target": self.target,
+            "ok": self.ok,
+            "api_code": self.api_code,
+            "problems": [p.to_dict() for p in self.problems],
+            "suggested_name": self.suggested_name,
+        }
+
+
+def is_url(target: str) -> bool:
+    """Whether ``target`` is meant as a URL rather than a file name or path."""
+    return "://" in target or target.lower().startswith(("http:", "https:"))
+
+
+def check_target(target: str) -> CheckResult:
+    """Check one file name, path or URL against the API's naming rules."""
+    if is_url(target):
+        violations = rules.check_audio_url(target)
+        name = unquote(urlsplit(target).path.rsplit("/", 1)[-1])
+        extra = _url_notes(target)
+    else:
+        name = os.path.basename(target.rstrip("/\\")) or target
+        violations = rules.check_file_name(name)
+        extra = []
+    problems = [_problem(v) for v in violations]
+    problems.extend(extra)
+    problems.extend(_extension_case(name, violations))
+    renamed = any(p.id.startswith("name.") for p in problems)
+    return CheckResult(
+        target=target,
+        api_code=int(violations[0].code) if violations else None,
+        problems=tuple(problems),
+        suggested_name=rules.safe_name(name) if renamed else None,
+    )
+
+
+def check_targets(targets: list[str]) -> list[CheckResult]:
+    """Check several targets, in order."""
+    return [check_target(t) for t in targets]
+
+
+def _problem(violation: rules.RuleViolation) -> Problem:
+    message = violation.message
+    if violation.fix:
+        message = f"{message} (fix: {violation.fix})"
+    return Problem(violation.id, Severity.ERROR, message, fixable=True)
+
+
+def _url_notes(url: str) -> list[Problem]:
+    parts = urlsplit(url)
+    notes: list[Problem] = []
+    if parts.query:
+        notes.append(
+            Problem(
+                "url.query",
+                Severity.WARNING,
+                "the URL has a query string (a presigned URL?): it may expire before every call"
+                " is placed, and a new signature defeats the provider's cache",
+            )
+        )
+    if parts.scheme.lower() == "http":
+        notes.append(Problem("url.plain_http", Severity.INFO, "the URL uses plain http"))
+    return notes
+
+
+def _extension_case(name: str, violations: list[rules.RuleViolation]) -> list[Problem]:
+    _, ext = rules.split_name(name)
+    if violations or ext == ext.lower():
+        return []
+    return [
+        Problem(
+            "name.extension_case",
+            Severity.WARNING,
+            f"'{name}': upper-case extension; some servers match extensions case-sensitively"
+            f" (suggest '{rules.safe_name(name)}')",
+            fixable=True,
+        )
+    ]

@@ -1,0 +1,164 @@
+"""The ``audioprep`` command line: a thin click layer over the library.
+
+Each command parses its options, makes one library call, renders the result and returns an
+:class:`~audioprep.errors.ExitCode`. Errors raised as :class:`~audioprep.errors.AudioprepError`
+become a message and their exit code; nothing else is caught, so a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ParamSpec
+
+import click
+
+from audioprep import __version__, check, config, doctor, render, rules
+from audioprep.errors import AudioprepError, ExitCode, UsageError
+
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True, slots=True)
+class CliState:
+    """Options of the top-level group, shared by every command."""
+
+    config_path: str | None
+    verbose: int
+
+    def settings(self, **flags: Any) -> config.Settings:
+        """Resolve settings with this invocation's flags on top."""
+        return config.load_settings(flags, config_path=self.config_path)
+
+
+def env_help(text: str, setting: str) -> str:
+    """Help text that names the setting's environment variable."""
+    return f"{text} [env: {config.SPEC_BY_NAME[setting].env}]"
+
+
+def handles_errors(fn: Callable[P, ExitCode]) -> Callable[P, None]:
+    """Turn a command's ExitCode or AudioprepError into the process exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            code = fn(*args, **kwargs)
+        except AudioprepError as exc:
+            click.echo(f"audioprep: error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"audioprep: hint: {exc.hint}", err=True)
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            click.echo("audioprep: interrupted", err=True)
+            code = ExitCode.INTERRUPTED
+        click.get_current_context().exit(int(code))
+
+    return wrapper
+
+
+def _state() -> CliState:
+    state = click.get_current_context().find_object(CliState)
+    return state if state is not None else CliState(None, 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="audioprep")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"TOML config file [env: {config.CONFIG_ENV}; default: {config.default_config_path({})}]",
+)
+@click.option("-v", "--verbose", count=True, help="Log what happens (repeat for more).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """Preflight, repair, host and send audio prompts for the Voice API.
+
+    Exit codes: 0 all good, 1 findings or failed items, 2 usage error, 3 configuration or
+    credentials, 4 remote service unavailable, 5 unknown submission outcome, 130 interrupted.
+    """
+    ctx.obj = CliState(config_path, verbose)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("audioprep")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+@cli.command("check")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+@handles_errors
+def check_cmd(targets: tuple[str, ...], as_json: bool) -> ExitCode:
+    """Check file names, paths or URLs against the API's naming rules.
+
+    Suggests a legal name where the name is the problem. Exit 0 when every target is ok.
+    """
+    results = check.check_targets(list(targets))
+    click.echo(
+        render.to_json([r.to_dict() for r in results]) if as_json else render.check_results(results)
+    )
+    return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
+
+
+@cli.command("validate")
+@click.argument("request_file", type=click.File("rb"))
+@click.option(
+    "--account-type",
+    type=click.Choice([t.value for t in rules.AccountType]),
+    default=rules.AccountType.FULL.value,
+    show_default=True,
+    help="TEST accounts may call only the personal number, one per job.",
+)
+@click.option("--personal-number", help="The account holder's number (TEST accounts).")
+@click.option(
+    "--max-destinations",
+    type=click.IntRange(min=1),
+    default=rules.DEFAULT_MAX_DESTINATIONS,
+    show_default=True,
+    help="Per-job destination limit of the token's routing preference.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@handles_errors
+def validate_cmd(
+    request_file: BinaryIO,
+    account_type: str,
+    personal_number: str | None,
+    max_destinations: int,
+    as_json: bool,
+) -> ExitCode:
+    """Answer for a trigger-call body (a file, or - for stdin) exactly as the API would.
+
+    Exit 0 when the API would accept it, 1 when it would refuse it.
+    """
+    kind = rules.AccountType(account_type)
+    if kind is rules.AccountType.TEST and not personal_number:
+        raise UsageError("--account-type test needs --personal-number")
+    limits = rules.AccountLimits(
+        account_type=kind, personal_number=personal_number, max_destinations=max_destinations
+    )
+    result = rules.validate_request(request_file.read(), limits)
+    click.echo(render.to_json(result.to_dict()) if as_json else render.verdict(result))
+    return ExitCode.OK if result.valid else ExitCode.FINDINGS
+
+
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@handles_errors
+def doctor_cmd(as_json: bool) -> ExitCode:
+    """Show versions, the ffmpeg in use, MP3 encoding, and whether config is found.
+
+    Secrets are never printed, only whether they are set. Exit 3 when a required part is missing.
+    """
+    report = doctor.run_doctor(_state().settings())
+    click.echo(render.to_json(report.to_dict()) if as_json else render.doctor(report))
+    return ExitCode.OK if report.ok else ExitCode.CONFIG
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="audioprep")

@@ -1,0 +1,59 @@
+"""Human-readable rendering of results: short, aligned, naming the rule and the fix.
+
+Pure functions from result values to text; the CLI prints what they return. Machine output is
+each result's ``to_dict()`` dumped as JSON, never built here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from audioprep.check import CheckResult
+from audioprep.doctor import DoctorReport
+from audioprep.rules import Verdict
+
+
+def to_json(data: object) -> str:
+    """The JSON text every ``--json`` option prints."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _width(labels: Iterable[str], cap: int = 48) -> int:
+    return min(max((len(label) for label in labels), default=0), cap)
+
+
+def check_results(results: Sequence[CheckResult]) -> str:
+    """One line per target (and one per further problem), then a summary."""
+    width = _width(r.target for r in results)
+    lines = []
+    for result in results:
+        mark = "ok  " if result.ok else "FAIL"
+        code = f"{result.api_code:>5}" if result.api_code is not None else "     "
+        first, *rest = result.problems or (None,)
+        detail = f"{first.id}: {first.message}" if first else "legal name"
+        lines.append(f"{mark} {result.target:<{width}} {code}  {detail}")
+        lines.extend(f"{'':{width + 12}}  {p.id}: {p.message}" for p in rest)
+    failed = sum(not r.ok for r in results)
+    lines.append(f"{len(results)} checked: {len(results) - failed} ok, {failed} with problems")
+    return "\n".join(lines)
+
+
+def verdict(result: Verdict) -> str:
+    """The validator's answer, as the API would give it, plus any silent drops."""
+    head = "valid" if result.valid else "invalid"
+    lines = [f"{head}: HTTP {result.http_status}, status_code {int(result.code)}"]
+    lines.append(f"  {result.description}")
+    lines.extend(f"  note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def doctor(report: DoctorReport) -> str:
+    """Aligned check list; failed required checks are marked."""
+    width = _width(c.name for c in report.checks)
+    lines = []
+    for check in report.checks:
+        mark = "ok  " if check.ok else ("FAIL" if check.required else "--  ")
+        lines.append(f"{mark} {check.name:<{width}}  {check.detail}")
+    lines.append("all required checks passed" if report.ok else "some required checks FAILED")
+    return "\n".join(lines)
