@@ -142,7 +142,7 @@ def validate_cmd(
         account_type=kind, personal_number=personal_number, max_destinations=max_destinations
     )
     result = rules.validate_request(request_file.read(), limits)
-    click.echo(render.to_json(result.to_dict()) if as_json else render.verdict(result))
+    click.echo(render.to_json(result.to_dict()) if as_json else render.answer(result))
     return ExitCode.OK if result.valid else ExitCode.FINDINGS
 
 
@@ -157,6 +157,42 @@ def doctor_cmd(as_json: bool) -> ExitCode:
     report = doctor.run_doctor(_state().settings())
     click.echo(render.to_json(report.to_dict()) if as_json else render.doctor(report))
     return ExitCode.OK if report.ok else ExitCode.CONFIG
+
+
+@cli.command("inspect")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+@click.option("--quick", is_flag=True, help="Headers and structure only; no decoding.")
+@click.option("--strict", is_flag=True, help="Warnings also fail (exit 1).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Files decoded at once [default: number of cores].",
+)
+@handles_errors
+def inspect_cmd(
+    targets: tuple[str, ...], as_json: bool, quick: bool, strict: bool, jobs: int | None
+) -> ExitCode:
+    """Inspect audio files, directories (recursively) or URLs for real.
+
+    Format by content, metadata as the API reads it, structure (MP3 frames, WAV chunks), and,
+    unless --quick, a full decode that catches truncation and corruption headers hide.
+    Verdicts: ok, fixable, unusable. Exit 0 when every file is ok.
+    """
+    from audioprep.inspect import InspectOptions, inspect_targets
+
+    options = InspectOptions(quick=quick, **({"jobs": jobs} if jobs else {}))
+    items = inspect_targets(list(targets), options)
+    if not items:
+        raise UsageError("no audio-looking files found in " + ", ".join(targets))
+    text = (
+        render.to_json([i.to_dict() for i in items])
+        if as_json
+        else render.inspections(items, strict=strict)
+    )
+    click.echo(text)
+    return ExitCode.OK if all(i.passes(strict=strict) for i in items) else ExitCode.FINDINGS
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from audioprep.check import CheckResult
 from audioprep.doctor import DoctorReport
-from audioprep.rules import Verdict
+from audioprep.inspect import Inspection, Verdict
+from audioprep.rules import Answer
 
 
 def to_json(data: object) -> str:
@@ -39,7 +40,7 @@ def check_results(results: Sequence[CheckResult]) -> str:
     return "\n".join(lines)
 
 
-def verdict(result: Verdict) -> str:
+def answer(result: Answer) -> str:
     """The validator's answer, as the API would give it, plus any silent drops."""
     head = "valid" if result.valid else "invalid"
     lines = [f"{head}: HTTP {result.http_status}, status_code {int(result.code)}"]
@@ -56,4 +57,40 @@ def doctor(report: DoctorReport) -> str:
         mark = "ok  " if check.ok else ("FAIL" if check.required else "--  ")
         lines.append(f"{mark} {check.name:<{width}}  {check.detail}")
     lines.append("all required checks passed" if report.ok else "some required checks FAILED")
+    return "\n".join(lines)
+
+
+def _facts(item: Inspection) -> str:
+    parts = [item.codec or item.format or "?"]
+    if item.sample_rate:
+        parts.append(f"{item.sample_rate / 1000:g}kHz")
+    if item.channels:
+        parts.append({1: "mono", 2: "stereo"}.get(item.channels, f"{item.channels}ch"))
+    if item.duration_s is not None:
+        parts.append(f"{item.duration_s:.1f}s")
+    parts.append(_size(item.size_bytes))
+    return " ".join(parts)
+
+
+def _size(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f}MB"
+    return f"{size / 1000:.0f}kB" if size >= 1000 else f"{size}B"
+
+
+def inspections(items: Sequence[Inspection], *, strict: bool = False) -> str:
+    """One line per file (verdict, key facts, first problem), then a summary."""
+    width = _width(i.path for i in items)
+    facts = [_facts(i) for i in items]
+    fwidth = _width(facts, cap=36)
+    lines = []
+    for item, fact in zip(items, facts, strict=True):
+        first = item.problems[0] if item.problems else None
+        detail = f"{first.severity.value} {first.id}: {first.message}" if first else ""
+        more = f" (+{len(item.problems) - 1} more)" if len(item.problems) > 1 else ""
+        mark = item.verdict.value if item.passes(strict=strict) or strict is False else "warn"
+        lines.append(f"{mark:<8} {item.path:<{width}}  {fact:<{fwidth}}  {detail}{more}".rstrip())
+    counts = {v: sum(i.verdict is v for i in items) for v in Verdict}
+    summary = ", ".join(f"{n} {v.value}" for v, n in counts.items())
+    lines.append(f"{len(items)} inspected: {summary}")
     return "\n".join(lines)

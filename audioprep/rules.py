@@ -557,7 +557,7 @@ class AccountLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Answer:
     """What the API would answer to a request, as far as it can be told without the network.
 
     ``notes`` are things the API does silently that a sender should know (a destination dropped
@@ -603,7 +603,7 @@ class _Reject(Exception):
 
 def validate_request(
     body: bytes | str | Mapping[str, Any], limits: AccountLimits = AccountLimits()
-) -> Verdict:
+) -> Answer:
     """Judge a trigger-call body exactly as the API would, in the order of ``docs/api-notes.md``.
 
     ``body`` may be the raw bytes/text sent on the wire or an already parsed mapping. The audio
@@ -612,7 +612,7 @@ def validate_request(
     try:
         request = _parse(body)
     except _Reject as reject:
-        return Verdict(reject.code, reject.description)
+        return Answer(reject.code, reject.description)
     job_id = request.get("job_id")
     echo = job_id if isinstance(job_id, str) else None
     notes: list[str] = []
@@ -625,8 +625,8 @@ def validate_request(
         _check_account(numbers, limits)
         _check_fields(request, content)
     except _Reject as reject:
-        return Verdict(reject.code, reject.description, echo, tuple(notes), request)
-    return Verdict(Code.SUCCESS, describe(Code.SUCCESS), echo, tuple(notes), request)
+        return Answer(reject.code, reject.description, echo, tuple(notes), request)
+    return Answer(Code.SUCCESS, describe(Code.SUCCESS), echo, tuple(notes), request)
 
 
 def _parse(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
