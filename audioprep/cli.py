@@ -195,6 +195,106 @@ def inspect_cmd(
     return ExitCode.OK if all(i.passes(strict=strict) for i in items) else ExitCode.FINDINGS
 
 
+@cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8808,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    help="A token to accept (repeatable). Without one, any 'Token <t>' is accepted.",
+)
+@click.option(
+    "--account-type",
+    type=click.Choice([t.value for t in rules.AccountType]),
+    default=rules.AccountType.FULL.value,
+    show_default=True,
+    help="TEST accounts may call only the personal number, one per job.",
+)
+@click.option("--personal-number", help="The account holder's number (TEST accounts).")
+@click.option(
+    "--max-destinations",
+    type=click.IntRange(min=1),
+    default=rules.DEFAULT_MAX_DESTINATIONS,
+    show_default=True,
+    help="Per-job destination limit of the token's routing preference.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of call outcomes.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="SQLite file keeping jobs and calls across restarts (default: in memory).",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Real seconds per simulated second of a call (0.01: postbacks 100x sooner).",
+)
+@click.option("--fault", help="Inject a fault: 503, 500, busy, drop, job_problem, ...")
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every answer.")
+@handles_errors
+def sandbox_cmd(
+    host: str,
+    port: int,
+    tokens: tuple[str, ...],
+    account_type: str,
+    personal_number: str | None,
+    max_destinations: int,
+    seed: int,
+    db: str | None,
+    time_scale: float,
+    fault: str | None,
+    latency_ms: int,
+) -> ExitCode:
+    """Serve a local Voice API (same paths, codes, bodies and postbacks) until Ctrl-C.
+
+    Trigger calls with POST /1/voice; look up calls and jobs with GET /1/voice/call/ID and
+    GET /1/voice/job/ID. docs/sandbox.md describes every endpoint and choice.
+    """
+    from audioprep.sandbox import Faults, Sandbox, SandboxOptions
+    from audioprep.sandbox.options import FaultMode
+
+    if fault is not None and fault not in set(FaultMode):
+        raise UsageError(f"unknown --fault {fault!r}", hint=f"use one of {', '.join(FaultMode)}")
+    try:
+        options = SandboxOptions(
+            host=host,
+            port=port,
+            tokens=tokens,
+            account_type=rules.AccountType(account_type),
+            personal_number=personal_number,
+            max_destinations=max_destinations,
+            seed=seed,
+            db=db,
+            time_scale=time_scale,
+            faults=Faults(latency_s=latency_ms / 1000, mode=FaultMode(fault) if fault else None),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    sandbox = Sandbox(options)
+    try:
+        url = sandbox.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        click.echo(f"sandbox listening on {url} (trigger: POST {url}/1/voice)")
+        accepted = f"{len(tokens)} token(s) accepted" if tokens else "any token is accepted"
+        click.echo(f"tokens: {accepted}; jobs stored in {db or 'memory'}; seed {seed}")
+        click.echo("press Ctrl-C to stop")
+        sandbox.wait()
+    finally:
+        sandbox.stop()
+    return ExitCode.OK
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="audioprep")
