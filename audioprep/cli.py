@@ -295,6 +295,85 @@ def sandbox_cmd(
     return ExitCode.OK
 
 
+@cli.command("upload")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--bucket", help=env_help("S3 bucket.", "bucket"))
+@click.option("--prefix", help=env_help("Key prefix, made legal. [default: audio]", "prefix"))
+@click.option(
+    "--endpoint-url",
+    help=env_help("S3-compatible endpoint (MinIO, R2, Wasabi); path-style.", "s3_endpoint"),
+)
+@click.option("--region", help=env_help("Bucket region.", "region"))
+@click.option(
+    "--public-mode",
+    type=click.Choice(["auto", "acl", "policy", "presign"]),
+    default="auto",
+    show_default=True,
+    help="auto: use the bucket's public access, or set public-read where ACLs are allowed; "
+    "acl: set public-read; policy: rely on a bucket policy; presign: an expiring signed URL.",
+)
+@click.option(
+    "--expires",
+    type=click.IntRange(1, 604_800),
+    default=86_400,
+    show_default=True,
+    help="Lifetime of presigned URLs in seconds (at most 7 days).",
+)
+@click.option("--public-base-url", help="Where objects are served, if not the S3 endpoint (CDN).")
+@click.option(
+    "--apply-bucket-policy",
+    is_flag=True,
+    help="If objects are not public, add one public-read statement for the prefix to the "
+    "bucket policy. Off by default: audioprep never changes a bucket unless told to.",
+)
+@click.option("--no-inspect", is_flag=True, help="Upload without inspecting the files first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (presigned URLs in full).")
+@handles_errors
+def upload_cmd(
+    files: tuple[str, ...],
+    bucket: str | None,
+    prefix: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    public_mode: str,
+    expires: int,
+    public_base_url: str | None,
+    apply_bucket_policy: bool,
+    no_inspect: bool,
+    as_json: bool,
+) -> ExitCode:
+    """Upload audio files to S3 under content-addressed keys and prove the API can fetch them.
+
+    Each file is inspected (refused unless its verdict is ok), uploaded once (the same bytes
+    are reused), made readable, then downloaded anonymously: only a URL that returned the same
+    bytes with the right Content-Type is reported. Exit 0 when all are hosted and verified,
+    1 when any failed, 3 for missing credentials or bucket, 4 when S3 is unreachable.
+    """
+    from audioprep import hosting
+
+    settings = _state().settings(
+        bucket=bucket, s3_endpoint=endpoint_url, region=region, prefix=prefix
+    )
+    options = hosting.UploadOptions(
+        bucket=settings.bucket or "",
+        prefix=settings.prefix,
+        endpoint_url=settings.s3_endpoint,
+        region=settings.region,
+        public_mode=hosting.PublicMode(public_mode),
+        expires=expires,
+        inspect=not no_inspect,
+        public_base_url=public_base_url,
+        allow_policy_change=apply_bucket_policy,
+    )
+    results = hosting.upload_files(list(files), options)
+    click.echo(
+        render.to_json([r.to_dict() for r in results])
+        if as_json
+        else hosting.render_results(results)
+    )
+    return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="audioprep")

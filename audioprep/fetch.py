@@ -286,7 +286,7 @@ def fetch(
         return job.run(own)
 
 
-class _NoCredentials(requests.auth.AuthBase):
+class NoCredentials(requests.auth.AuthBase):
     """Sends no credentials. Stops requests adding ``~/.netrc`` ones the API would not have."""
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -368,7 +368,7 @@ class _Job:
                 allow_redirects=False,
                 timeout=timeout,
                 headers=self.headers,
-                auth=_NoCredentials(),
+                auth=NoCredentials(),
             )
         except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
             return self.network_failure(exc)
