@@ -374,6 +374,210 @@ def upload_cmd(
     return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
 
 
+@cli.command("submit")
+@click.option("--audio-url", required=True, help="Public URL of the MP3 or WAV to play.")
+@click.option("--to", "numbers", multiple=True, help="A number to call (repeatable).")
+@click.option(
+    "--to-file",
+    type=click.Path(dir_okay=False),
+    help="CSV file with a 'number' column and an optional 'custom_id' column.",
+)
+@click.option(
+    "--job-id",
+    help="Your job id (7-15 characters); split jobs get <id>-1, <id>-2... "
+    "[default: derived from the content, so a re-run gets the same id]",
+)
+@click.option("--sender-id", help="Caller id shown to the callee (7-15 digits).")
+@click.option("--callback-url", help="Where the API POSTs call progress ('postbacks serve').")
+@click.option("--ring-timeout", type=int, help="Seconds each phone rings (more than 10).")
+@click.option(
+    "--max-destinations",
+    type=click.IntRange(min=1),
+    default=rules.DEFAULT_MAX_DESTINATIONS,
+    show_default=True,
+    help="Per-job destination limit of the token; larger audiences are split into jobs.",
+)
+@click.option("--api-url", help=env_help("Voice API trigger endpoint.", "api_url"))
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False),
+    help=env_help("Submission journal (SQLite) [default: in the state directory]", "journal"),
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the API's answer once a request is sent.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the exact payloads and verdicts; send nothing."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send even when the journal says the same job was accepted or its outcome is unknown.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (an object, or a list per job).")
+@handles_errors
+def submit_cmd(
+    audio_url: str,
+    numbers: tuple[str, ...],
+    to_file: str | None,
+    job_id: str | None,
+    sender_id: str | None,
+    callback_url: str | None,
+    ring_timeout: int | None,
+    max_destinations: int,
+    api_url: str | None,
+    journal_path: str | None,
+    timeout: float,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+) -> ExitCode:
+    """Submit audio calls: validate every job, journal it, send it once, report each outcome.
+
+    Audiences over --max-destinations are split into jobs. A job is retried only when the API
+    certainly did not take it (no connection, HTTP 503, -105); a request sent but unanswered is
+    an unknown outcome and is never resent without --force. Re-running the same submission does
+    not send again what was accepted. Exit 0 accepted (or skipped as accepted), 1 rejected or
+    invalid, 3 token or configuration, 4 API unavailable, 5 unknown outcome.
+    """
+    from audioprep import submit
+    from audioprep.client import DEFAULT_TIMEOUT
+
+    settings = _state().settings(api_url=api_url, journal=journal_path)
+    destinations = [submit.Destination(number) for number in numbers]
+    if to_file:
+        destinations.extend(submit.read_destinations_csv(to_file))
+    options = submit.SubmitOptions(
+        audio_url=audio_url,
+        destinations=tuple(destinations),
+        job_id=job_id,
+        sender_id=sender_id,
+        callback_url=callback_url,
+        ring_timeout_s=ring_timeout,
+        limits=rules.AccountLimits(max_destinations=max_destinations),
+        api_url=settings.api_url,
+        api_token=settings.api_token,
+        journal=settings.journal,
+        dry_run=dry_run,
+        force=force,
+        timeout=(DEFAULT_TIMEOUT[0], timeout),
+    )
+    outcomes = submit.submit_audio(options)
+    if as_json:
+        data = [item.to_dict() for item in outcomes]
+        click.echo(render.to_json(data[0] if len(data) == 1 else data))
+    else:
+        click.echo(submit.render_outcomes(outcomes))
+    return submit.exit_code(outcomes)
+
+
+@cli.group("postbacks")
+def postbacks_group() -> None:
+    """Receive and store the Voice API's postbacks (how each call went)."""
+
+
+@postbacks_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8809,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="SQLite file for postbacks [default: postbacks.sqlite3 in the state directory].",
+)
+@click.option(
+    "--secret",
+    envvar="AUDIOPREP_POSTBACK_SECRET",
+    show_envvar=True,
+    help="Take only requests carrying it (last path segment or ?secret=).",
+)
+@handles_errors
+def postbacks_serve_cmd(host: str, port: int, db: str | None, secret: str | None) -> ExitCode:
+    """Receive postbacks until Ctrl-C: answer 200 at once, store each raw and parsed.
+
+    Bodies that are not the documented callback shape are answered 400 (the reason is logged;
+    use -v). Give '<url>/postback' as --callback-url to 'audioprep submit'.
+    """
+    from audioprep import postbacks
+
+    server = postbacks.PostbackServer(
+        postbacks.PostbackOptions(host=host, port=port, db=db, secret=secret)
+    )
+    try:
+        url = server.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        click.echo(f"receiving postbacks on {url}; storing in {server.store.path}")
+        click.echo(f"callback URL: {postbacks.callback_url(url, secret=bool(secret))}")
+        click.echo("press Ctrl-C to stop")
+        server.wait()
+    finally:
+        server.stop()
+    return ExitCode.OK
+
+
+@cli.command("status")
+@click.option("--job-id", help="Your job id (split jobs <id>-N are included).")
+@click.option("--api-job-id", help="The api_job_id the API answered (36 characters).")
+@click.option("--message-id", help="One call's message_id (20 digits).")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="Postbacks database of 'postbacks serve' [default: in the state directory].",
+)
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False),
+    help=env_help("Submission journal [default: in the state directory]", "journal"),
+)
+@click.option("--lookup", is_flag=True, help="Also ask the API's lookup endpoints (needs a token).")
+@click.option("--api-url", help=env_help("Voice API trigger endpoint.", "api_url"))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@handles_errors
+def status_cmd(
+    job_id: str | None,
+    api_job_id: str | None,
+    message_id: str | None,
+    db: str | None,
+    journal_path: str | None,
+    lookup: bool,
+    api_url: str | None,
+    as_json: bool,
+) -> ExitCode:
+    """Show how each destination's call went: journal, stored postbacks and, with --lookup, the API.
+
+    Exit 0 when the id is known, 1 when nothing is known about it.
+    """
+    from audioprep import status
+
+    settings = _state().settings(api_url=api_url, journal=journal_path)
+    query = status.StatusQuery(
+        job_id=job_id,
+        api_job_id=api_job_id,
+        message_id=message_id,
+        journal=settings.journal,
+        postbacks_db=db,
+        lookup=lookup,
+        api_url=settings.api_url,
+        api_token=settings.api_token,
+    )
+    report = status.job_status(query)
+    click.echo(render.to_json(report.to_dict()) if as_json else status.render_status(report))
+    return ExitCode.OK if report.found else ExitCode.FINDINGS
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="audioprep")
