@@ -22,17 +22,21 @@ All of it comes from **one** ffmpeg process and one decode, through one linear f
   above +0.9 dBFS (float MP3 decoding overshoots) read as +0.9. ``astats`` would say the same
   but costs ~35 ns a sample, more than the MP3 decoder itself.
 * Loudness and silence are measured on a mono 8 kHz rendition: the telephone band a caller
-  hears, and 11x fewer samples for ``ebur128`` and ``silencedetect``. Large frames keep the
-  threaded ffmpeg CLI (>= 6.1) from paying a hand-off per 26 ms MP3 frame. What it costs in
+  hears, and 11x fewer samples for ``ebur128`` and ``silencedetect``. Large frames spare the
+  threaded ffmpeg CLI (>= 6.1) a thread hand-off per 26 ms MP3 frame. What it costs in
   precision: energy above ~3.6 kHz is not counted (measured: synthetic speech and tones within
   0.2 LU of a full-band reading, pink noise 2.5 LU low, white noise 9 LU low), and the downmix
   is (L+R)/2 reported +3.01 dB for two-channel input: exact for dual mono, up to 3 LU low for
   decorrelated or one-sided stereo. :attr:`AnalyseOptions.precise` measures full band on every
-  channel at the native rate, with a 4x-oversampled true peak, for about twice the CPU.
-* Cost (``bench/bench_decode.py``): within 1.3x of a bare ``ffmpeg -i F -f null -`` with the
-  bundled ffmpeg 9.0. ffmpeg 5.1 (Debian 12) runs the same chain, but its ``ebur128`` only
-  takes 48 kHz, so it upsamples the 8 kHz stream and costs more (~1.4x). Both print the lines
+  channel at the native rate with a 4x-oversampled true peak, at ~4x the time of a bare decode.
+* Cost (``bench/bench_decode.py``, 2-core VM): 1.09x (20 x 30 s) and 1.16x (3 x 10 min) the
+  wall time of a bare ``ffmpeg -i F -f null -`` with the bundled ffmpeg 9.0, and less CPU.
+  Debian 12's ffmpeg 5.1 runs the same chain (1.10x / 1.21x) but its ``ebur128`` only takes
+  48 kHz and upsamples the 8 kHz stream, so it needs ~1.5x the CPU. Both print what
   :func:`parse_analysis` reads.
+
+Memory is flat in file length: ffmpeg streams (~35 MiB RSS for 10 or 20 minutes) and Python
+only receives its text, a few kB plus a line per decoder complaint or detected silence.
 
 A transcoder can carry the same analysis in its own decode: :func:`split_filter` returns a
 ``-filter_complex`` that feeds an encoder branch and this chain, and :func:`parse_analysis`
@@ -82,7 +86,7 @@ class AnalyseOptions:
 
     Attributes:
         precise: full-band loudness on every channel at the native rate, with a 4x-oversampled
-            true peak (about twice the CPU); default is the mono telephone-band rendition.
+            true peak (~4x a bare decode); default is the mono telephone-band rendition.
         analysis_rate: sample rate (Hz) of the loudness/silence measurement unless ``precise``.
         silence_threshold_dbfs: below this a stretch counts as silence.
         min_silence_s: shorter silences are not reported (an edge silence this short reads 0).
@@ -544,40 +548,46 @@ def parse_analysis(
     ``branch_format`` is ``(sample_rate, channels)`` of the audio the analysis chain really
     received when that is not the input's (a transcoder that resampled or downmixed before
     splitting, or that measures its own output through a loopback decoder): duration, sample
-    count and silence edges then come from it, and no two-channel loudness correction is
-    applied. The report's ``sample_rate``/``channels`` stay the input's.
+    count and the two-channel loudness correction then follow it. The report's
+    ``sample_rate``/``channels`` stay the input's.
 
     Raises:
         ToolError: the ffmpeg could not build the analysis chain (too old, filters missing).
     """
     sorted_ = _sort_stderr(stderr)
     info = _parse_input(sorted_.input_lines)
-    errors = [e for e in sorted_.errors if not _NOISE_ERRORS.search(e.text)]
     vd = _last_report(sorted_, "volumedetect", "n_samples:")
     samples = int(_number(r"^n_samples: (\d+)", vd) or 0)
+    report = _unmeasured(sorted_, info, samples, options, returncode)
+    if header_duration_s is None and not any("Estimating dur" in w for w in report.warnings):
+        header_duration_s = info.duration_s
+    report = replace(report, header_duration_s=header_duration_s)
+    if report.decodable:
+        if branch_format is not None:
+            info = replace(info, sample_rate=branch_format[0], channels=branch_format[1])
+        report = _measured(report, sorted_, info, samples, vd, progress, options)
+    return replace(report, problems=derive_problems(report, options))
+
+
+def _unmeasured(
+    sorted_: _Sorted, info: _Input, samples: int, options: AnalyseOptions, returncode: int
+) -> DecodeReport:
+    """What the log says before any measurement: names, complaints, whether anything decoded."""
+    errors = [e for e in sorted_.errors if not _NOISE_ERRORS.search(e.text)]
     if samples == 0 and any(_TOOL_ERRORS.search(e.text) for e in errors):
         raise ToolError(f"this ffmpeg cannot run the analysis: {_clean(errors[0])}")
     warnings = (w for w in sorted_.warnings if _NOTABLE_WARNINGS.search(w))
-    report = DecodeReport(
+    return DecodeReport(
         decodable=samples > 0,
         container=info.container,
         codec=info.codec,
         sample_rate=info.sample_rate,
         channels=info.channels,
-        header_duration_s=header_duration_s,
         decoder_errors=_first((_clean(e) for e in errors), options.max_error_lines),
         decoder_error_count=len(errors),
         warnings=_first(warnings, options.max_error_lines),
         returncode=returncode,
     )
-    if header_duration_s is None and not any("Estimating dur" in w for w in report.warnings):
-        report = replace(report, header_duration_s=info.duration_s)
-    if report.decodable:
-        measured = info
-        if branch_format is not None:
-            measured = replace(info, sample_rate=branch_format[0], channels=branch_format[1])
-        report = _measured(report, sorted_, measured, samples, vd, progress, options)
-    return replace(report, problems=derive_problems(report, options))
 
 
 def _measured(

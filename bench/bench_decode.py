@@ -10,16 +10,22 @@ Without paths it generates its inputs with ffmpeg in a temporary directory: 20 x
 3 x 10 min 44.1 kHz stereo 128 kb/s MP3 (pink noise plus a tone, a different seed each), and a
 20-minute one for the memory check.
 
-Measured (2026-11-27, 2-core AMD EPYC VM, 24 GiB, shared with other sessions' test runs;
-bundled ffmpeg n9.0.2, best of 5)::
+Measured 2026-11-27 on a 2-core AMD EPYC VM (24 GiB, Debian 12, Python 3.11.7), shared with
+other sessions' test runs (load 1-2 at the time; under load 4+ both sets read 1.1-1.4),
+best of 5, ``decode.analyse()`` with default options::
 
-    set                   bare s  analyse s  ratio   bare cpu  analyse cpu
-    20 x 30 s MP3          1.29     1.37      1.06     1.62      1.72
-    3 x 10 min MP3         2.57     2.70      1.05     4.31      4.12
-    ffmpeg peak RSS: 10 min 56.9 MiB, 20 min 57.0 MiB (flat); Python side +0.3 MiB
+    ffmpeg n9.0.2 (bundled)  bare s  analyse s  ratio  bare cpu  analyse cpu
+    20 x 30 s MP3              1.47       1.60   1.09      2.04         2.11
+    3 x 10 min MP3             2.28       2.64   1.16      4.05         3.95
+    peak RSS of the ffmpeg child: 10 min 34.7 MiB, 20 min 34.9 MiB; Python 18.6 MiB both
 
-With Debian's ffmpeg 5.1 (``--ffmpeg /usr/bin/ffmpeg``; single-threaded CLI, and its ``ebur128``
-resamples everything to 48 kHz) the ratio is about 1.3-1.4: see the report in the module notes.
+    ffmpeg 5.1.9 (Debian)    bare s  analyse s  ratio  bare cpu  analyse cpu   (best of 3)
+    20 x 30 s MP3              3.67       4.04   1.10      2.60         2.86
+    3 x 10 min MP3             3.41       4.12   1.21      2.11         3.24
+    peak RSS of the ffmpeg child: 10 min 56.8 MiB, 20 min 57.7 MiB
+
+5.1 is single-threaded and its ``ebur128`` only takes 48 kHz (it upsamples the 8 kHz
+analysis stream), hence the higher CPU ratio there.
 
 Usage::
 
@@ -42,7 +48,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SOURCE = "anoisesrc=c=pink:a=0.15:seed={seed}:r=44100,volume=1[n];sine=f=440:r=44100[s];[n][s]amix"
+SOURCE = "anoisesrc=c=pink:a=0.15:seed={seed}:r=44100[n];sine=f=440:r=44100[s];[n][s]amix"
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def _row(name: str, base: Timing, ours: Timing) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("paths", nargs="*", type=Path, help="files to time (default: generate)")
     parser.add_argument("--rounds", type=int, default=3, help="best of N (default 3)")
     parser.add_argument("--ffmpeg", help="ffmpeg binary to use (sets AUDIOPREP_FFMPEG)")

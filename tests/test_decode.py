@@ -31,14 +31,12 @@ HTML_PAGE = (
     b"</body></html>\n" * 8
 )
 SINE = "0.5*sin(2*PI*1000*t)"  # a 1 kHz sine peaking at -6.02 dBFS
+MP3 = ("-c:a", "libmp3lame", "-b:a", "128k")
 
 
 def _stereo(expr: str, rate: int = 44100) -> str:
     """Both channels the same (``-ac 2`` would upmix a mono source 3 dB down)."""
     return f"aevalsrc={expr}|{expr}:s={rate}:c=stereo"
-
-
-MP3 = ("-c:a", "libmp3lame", "-b:a", "128k")
 
 
 def _make(out: Path, source: str, seconds: float, *args: str) -> Path:
@@ -69,7 +67,7 @@ class Media:
     quiet: Path  # 1 kHz sine at -50 dBFS peak, WAV
     clipped: Path  # 440 Hz sine pushed 20 dB into clipping, MP3
     padded: Path  # 5 s silence + 4 s tone + 5 s silence, MP3 stereo
-    loud: Path  # two tones near -8 LUFS, stereo MP3
+    loud: Path  # two tones near -4 LUFS, stereo MP3
     gated: Path  # quiet tone bursts with pauses (the gate matters), mono WAV
     pink_stereo: Path  # decorrelated stereo pink noise (where the fast mode reads low)
 
@@ -513,3 +511,24 @@ def test_a_blip_too_short_for_a_loudness_block_is_judged_by_rms(tmp_path: Path) 
 def test_an_ffmpeg_without_the_filters_is_a_tool_error(line: str) -> None:
     with pytest.raises(ToolError, match="cannot run the analysis"):
         parse_analysis(line + "\n[fatal] Error : Filter not found\n", returncode=1)
+
+
+def test_branch_format_for_a_transcoder_that_resamples_first(media: Media, tmp_path: Path) -> None:
+    """A transcoder may resample/downmix before splitting: the counts then follow the branch."""
+    out = tmp_path / "phone.wav"
+    pre = "[0:a:0]aresample=16000,aformat=channel_layouts=mono[pre];"
+    graph = pre + decode.split_filter(source="pre", encode="enc") + ";[enc]anull[out]"
+    proc = run([
+        *decode.LOG_ARGS, "-y", "-i", str(media.padded), "-filter_complex", graph,
+        "-map", "[out]", "-c:a", "pcm_s16le", str(out),
+        "-map", f"[{decode.ANALYSIS_PAD}]", "-f", "null", "-",
+    ])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-800:]
+    report = parse_analysis(proc.stderr.decode(), branch_format=(16000, 1))
+    alone = analyse(media.padded)
+    assert (report.sample_rate, report.channels) == (44100, 2)  # still the input's
+    assert report.decoded_samples == 14 * 16000
+    assert report.decoded_duration_s == pytest.approx(14.0, abs=0.01)
+    assert report.leading_silence_s == pytest.approx(alone.leading_silence_s, abs=0.05)
+    # the input is dual mono, so its mono rendition measures the same loudness
+    assert report.integrated_lufs == pytest.approx(alone.integrated_lufs, abs=0.3)
