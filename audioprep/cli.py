@@ -578,6 +578,53 @@ def status_cmd(
     return ExitCode.OK if report.found else ExitCode.FINDINGS
 
 
+@cli.command("lint")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--report",
+    "report_format",
+    type=click.Choice(["text", "json", "junit", "github", "sarif"]),
+    help="Report format [default: github when GITHUB_ACTIONS=true, else text].",
+)
+@click.option(
+    "--report-file",
+    type=click.Path(dir_okay=False),
+    help="Write the report to this file (atomically); stdout then gets the default format.",
+)
+@click.option("--quick", is_flag=True, help="Headers and structure only [default: full decode].")
+@click.option("--strict", is_flag=True, help="Warnings also fail (exit 1).")
+@handles_errors
+def lint_cmd(
+    paths: tuple[str, ...],
+    report_format: str | None,
+    report_file: str | None,
+    quick: bool,
+    strict: bool,
+) -> ExitCode:
+    """Check names and inspect audio files, directories or URLs for CI and pre-commit.
+
+    'run' limited to check and inspect. Exit 0 when every item is ok, 1 otherwise.
+    """
+    from audioprep import reports
+    from audioprep.lint import lint
+    from audioprep.runmodel import ItemStatus
+
+    report = lint(list(paths), quick=quick, strict=strict)
+    if not report.items:
+        raise UsageError("no audio-looking files found in " + ", ".join(paths))
+    default = reports.default_format()
+    chosen = reports.ReportFormat(report_format) if report_format else default
+    if report_file:
+        try:
+            reports.write_report(report_file, reports.render(report, chosen))
+        except OSError as exc:
+            raise UsageError(f"cannot write {report_file}: {exc.strerror or exc}") from exc
+        chosen = default
+    click.echo(reports.render(report, chosen), nl=False)
+    passed = all(item.status is ItemStatus.OK for item in report.items)
+    return ExitCode.OK if passed else ExitCode.FINDINGS
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="audioprep")
