@@ -578,6 +578,68 @@ def status_cmd(
     return ExitCode.OK if report.found else ExitCode.FINDINGS
 
 
+@cli.command("fix")
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output directory."
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["voice-mp3", "voice-wav", "keep"]),
+    help=env_help("Output profile. [default: voice-mp3]", "profile"),
+)
+@click.option("--loudness", "target_lufs", type=float, default=-19.0, show_default=True,
+              help="Integrated loudness target (LUFS).")  # fmt: skip
+@click.option("--true-peak", type=float, default=-1.0, show_default=True,
+              help="Peak ceiling (dBTP).")  # fmt: skip
+@click.option("--no-normalise", is_flag=True, help="Skip loudness normalisation and trimming.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Files fixed at once [default: number of cores].",
+)
+@click.option("--dry-run", is_flag=True, help="Plan and measure; write nothing.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files that differ.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+@handles_errors
+def fix_cmd(
+    targets: tuple[str, ...],
+    outdir: str,
+    profile: str | None,
+    target_lufs: float,
+    true_peak: float,
+    no_normalise: bool,
+    jobs: int | None,
+    dry_run: bool,
+    overwrite: bool,
+    as_json: bool,
+) -> ExitCode:
+    """Repair audio files, directories (recursively) or URLs into phone-ready files in OUTDIR.
+
+    Decodes what ffmpeg decodes, salvages damaged streams, downmixes, resamples, normalises
+    loudness, trims silence, strips tags, fits 5 MB and writes a legal name; every output is
+    inspected again. Originals are never modified. Exit 0 when every output is ok.
+    """
+    from audioprep.fix import FixOptions, fix_targets
+
+    settings = _state().settings(profile=profile)
+    options = FixOptions(
+        outdir=outdir,
+        profile=settings.profile,
+        target_lufs=target_lufs,
+        true_peak_dbtp=true_peak,
+        normalise=not no_normalise,
+        dry_run=dry_run,
+        overwrite=overwrite,
+        **({"jobs": jobs} if jobs else {}),
+    )
+    results = fix_targets(list(targets), options)
+    text = render.to_json([r.to_dict() for r in results]) if as_json else None
+    click.echo(text or render.fix_results(results, dry_run=dry_run))
+    return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
 @click.option(

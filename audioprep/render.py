@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from audioprep.check import CheckResult
 from audioprep.doctor import DoctorReport
 from audioprep.inspect import Inspection, Verdict
 from audioprep.rules import Answer
+
+if TYPE_CHECKING:
+    from audioprep.fix import FixResult
 
 
 def to_json(data: object) -> str:
@@ -93,4 +97,29 @@ def inspections(items: Sequence[Inspection], *, strict: bool = False) -> str:
     counts = {v: sum(i.verdict is v for i in items) for v in Verdict}
     summary = ", ".join(f"{n} {v.value}" for v, n in counts.items())
     lines.append(f"{len(items)} inspected: {summary}")
+    return "\n".join(lines)
+
+
+def fix_results(results: Sequence[FixResult], *, dry_run: bool = False) -> str:
+    """One aligned line per input (status, source -> output, actions, verdict or error), then
+    a summary."""
+    width = _width(r.source for r in results)
+    owidth = _width((r.output or "-" for r in results), cap=40)
+    lines = []
+    for r in results:
+        mark = r.status.value if r.ok else "FAILED"
+        if r.planned:
+            mark = f"{mark}?"
+        what = ", ".join(r.actions) or "-"
+        tail = f"verdict {r.verdict}" if r.verdict else ("planned" if r.planned else "")
+        if r.error:
+            tail = f"error: {r.error}"
+        out = r.output or "-"
+        lines.append(f"{mark:<10} {r.source:<{width}} -> {out:<{owidth}}  {what}  {tail}".rstrip())
+    counts = {
+        s: sum(r.status.value == s for r in results) for s in ("fixed", "unchanged", "failed")
+    }
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    note = " (dry run: nothing written)" if dry_run else ""
+    lines.append(f"{len(results)} file(s): {summary}{note}")
     return "\n".join(lines)
