@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, ParamSpec
 
 import click
 
-from audioprep import __version__, check, config, doctor, render, rules
+from audioprep import __version__, check, config, render, rules
 from audioprep.errors import AudioprepError, ExitCode, UsageError
 
 P = ParamSpec("P")
@@ -154,6 +154,8 @@ def doctor_cmd(as_json: bool) -> ExitCode:
 
     Secrets are never printed, only whether they are set. Exit 3 when a required part is missing.
     """
+    from audioprep import doctor
+
     report = doctor.run_doctor(_state().settings())
     click.echo(render.to_json(report.to_dict()) if as_json else render.doctor(report))
     return ExitCode.OK if report.ok else ExitCode.CONFIG

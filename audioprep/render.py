@@ -10,13 +10,12 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from audioprep.check import CheckResult
-from audioprep.doctor import DoctorReport
-from audioprep.inspect import Inspection, Verdict
-from audioprep.rules import Answer
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the CLI imports this module for every command, keep it light
+    from audioprep.check import CheckResult
+    from audioprep.doctor import DoctorReport
     from audioprep.fix import FixResult
+    from audioprep.inspect import Inspection
+    from audioprep.rules import Answer
 
 
 def to_json(data: object) -> str:
@@ -94,6 +93,8 @@ def inspections(items: Sequence[Inspection], *, strict: bool = False) -> str:
         more = f" (+{len(item.problems) - 1} more)" if len(item.problems) > 1 else ""
         mark = item.verdict.value if item.passes(strict=strict) or strict is False else "warn"
         lines.append(f"{mark:<8} {item.path:<{width}}  {fact:<{fwidth}}  {detail}{more}".rstrip())
+    from audioprep.inspect import Verdict
+
     counts = {v: sum(i.verdict is v for i in items) for v in Verdict}
     summary = ", ".join(f"{n} {v.value}" for v, n in counts.items())
     lines.append(f"{len(items)} inspected: {summary}")
