@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from audioprep import __version__, rules
+from audioprep.serving import ServerThread
 
 log = logging.getLogger(__name__)
 
@@ -424,7 +425,7 @@ class PostbackServer:
         self.options = options or PostbackOptions()
         self._server: _Server | None = None
         self._store: PostbackStore | None = None
-        self._thread: threading.Thread | None = None
+        self._running: ServerThread | None = None
         self._stopped = threading.Event()
         self.url = ""
 
@@ -446,24 +447,19 @@ class PostbackServer:
             store.close()
             self._store = None
             raise
-        host, port = str(self._server.server_address[0]), self._server.server_address[1]
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
-        self._thread.start()
+        self._running = ServerThread(self._server)
+        self.url = self._running.url
         log.info("postback receiver listening on %s, storing in %s", self.url, store.path)
         return self.url
 
     def stop(self) -> None:
         """Stop serving and close the store."""
-        server, self._server = self._server, None
-        if server is None:
+        if self._server is None:
             return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -18,6 +18,7 @@ from audioprep.sandbox.postbacks import PostbackDispatcher
 from audioprep.sandbox.server import Backend, SandboxHTTPServer
 from audioprep.sandbox.service import VoiceService
 from audioprep.sandbox.store import Store
+from audioprep.serving import ServerThread
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Sandbox:
         self._dispatcher: PostbackDispatcher | None = None
         self._service: VoiceService | None = None
         self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: ServerThread | None = None
         self._stopped = threading.Event()
         self._url = ""
 
@@ -75,26 +76,19 @@ class Sandbox:
             raise
         dispatcher.start()
         dispatcher.submit(store.pending_postbacks())
-        host, port = str(self._server.server_address[0]), self._server.server_address[1]
-        shown = f"[{host}]" if ":" in host else host
-        self._url = f"http://{shown}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
-        self._thread.start()
+        self._running = ServerThread(self._server)
+        self._url = self._running.url
         log.info("sandbox listening on %s", self._url)
         return self._url
 
     def stop(self) -> None:
         """Stop serving, finish requests and postback attempts in flight, close the store."""
-        server, self._server = self._server, None
-        if server is None:
+        if self._server is None:
             return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
         if self._dispatcher is not None:
             self._dispatcher.stop()
         if self._store is not None:
