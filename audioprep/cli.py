@@ -689,6 +689,134 @@ def lint_cmd(
     return ExitCode.OK if passed else ExitCode.FINDINGS
 
 
+@cli.command("run")
+@click.argument("sources", nargs=-1)
+@click.option("--manifest", type=click.Path(dir_okay=False), help="CSV or JSON: audio -> numbers.")
+@click.option("-o", "--outdir", default="audioprep-out", show_default=True, help="Fixed files.")
+@click.option(
+    "--profile",
+    type=click.Choice(["voice-mp3", "voice-wav", "keep"]),
+    help=env_help("Fix profile. [default: voice-mp3]", "profile"),
+)
+@click.option("--no-fix", is_flag=True, help="Fail items that need fixing instead of fixing.")
+@click.option("--bucket", help=env_help("S3 bucket to host the audio in.", "bucket"))
+@click.option("--prefix", help=env_help("Key prefix. [default: audio]", "prefix"))
+@click.option("--endpoint-url", help=env_help("S3-compatible endpoint.", "s3_endpoint"))
+@click.option("--region", help=env_help("Bucket region.", "region"))
+@click.option(
+    "--public-mode",
+    type=click.Choice(["auto", "acl", "policy", "presign"]),
+    default="auto",
+    show_default=True,
+    help="How objects become readable (see 'upload').",
+)
+@click.option("--submit", is_flag=True, help="Send the calls (to --to/--to-file/--manifest).")
+@click.option("--to", "numbers", multiple=True, help="A number to call (repeatable).")
+@click.option("--to-file", type=click.Path(dir_okay=False), help="CSV: number[,custom_id].")
+@click.option("--callback-url", help="Where the API POSTs call progress.")
+@click.option("--api-url", help=env_help("Voice API trigger endpoint.", "api_url"))
+@click.option("--journal", "journal_path", help=env_help("Submission journal.", "journal"))
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Start a local S3, the Voice API sandbox and a postback receiver in this process and "
+    "use them: the whole flow, no credentials.",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="ffmpeg work at once [default: cores].")
+@click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True
+)
+@click.option("--scheduler", help="Dask scheduler (tcp://HOST:8786) [default: a local cluster].")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False),
+    help="Run state (SQLite) [default: OUTDIR.state.sqlite3 beside OUTDIR].",
+)
+@click.option(
+    "--report",
+    "report_format",
+    type=click.Choice(["text", "json", "junit", "github", "sarif"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--report-file", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--dry-run", is_flag=True, help="Check, inspect and plan fixes; write nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@handles_errors
+def run_cmd(
+    sources: tuple[str, ...],
+    manifest: str | None,
+    outdir: str,
+    profile: str | None,
+    no_fix: bool,
+    bucket: str | None,
+    prefix: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    public_mode: str,
+    submit: bool,
+    numbers: tuple[str, ...],
+    to_file: str | None,
+    callback_url: str | None,
+    api_url: str | None,
+    journal_path: str | None,
+    sandbox: bool,
+    jobs: int | None,
+    executor: str,
+    scheduler: str | None,
+    state: str | None,
+    report_format: str,
+    report_file: str | None,
+    dry_run: bool,
+    quiet: bool,
+) -> ExitCode:
+    """Check, fetch, inspect, fix, host, verify and (with --submit) send audio prompts.
+
+    SOURCE: files, directories (recursively), globs or URLs. Every stage of every item is
+    reported; one item's failure never stops the others. A re-run continues from the state
+    and never sends a job twice. Exit 0 all ok/fixed, 1 an item failed, 2 usage, 3 config or
+    credentials, 4 a service unavailable, 5 a submission's outcome unknown, 130 interrupted.
+    """
+    from audioprep import pipeline, reports
+    from audioprep import submit as submit_mod
+    from audioprep.runprogress import RunProgress
+
+    if not sources and not manifest:
+        raise UsageError("give at least one SOURCE or --manifest")
+    settings = _state().settings(
+        bucket=bucket, s3_endpoint=endpoint_url, region=region, prefix=prefix,
+        profile=profile, api_url=api_url, journal=journal_path,
+    )  # fmt: skip
+    destinations = [submit_mod.Destination(number) for number in numbers]
+    if to_file:
+        destinations.extend(submit_mod.read_destinations_csv(to_file))
+    options = pipeline.RunOptions(
+        outdir=outdir, state=state, manifest=manifest, profile=settings.profile,
+        allow_fix=not no_fix, bucket=bucket if sandbox else settings.bucket,
+        prefix=settings.prefix, s3_endpoint=settings.s3_endpoint, region=settings.region,
+        public_mode=public_mode, submit=submit, destinations=tuple(destinations),
+        callback_url=callback_url, api_url=settings.api_url, api_token=settings.api_token,
+        journal=settings.journal, sandbox=sandbox, executor=executor, scheduler=scheduler,
+        dry_run=dry_run, jobs=jobs or pipeline.default_jobs(),
+    )  # fmt: skip
+    progress = RunProgress.for_terminal(quiet=quiet)
+    try:
+        report = pipeline.run_pipeline(list(sources), options, progress=progress)
+    finally:
+        progress.close()
+    text = reports.render(report, reports.ReportFormat(report_format))
+    if report_file:
+        try:
+            reports.write_report(report_file, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {report_file}: {exc.strerror or exc}") from exc
+        if not quiet:
+            click.echo(f"{reports.summary_line(report)}; report in {report_file}", err=True)
+    else:
+        click.echo(text, nl=False)
+    return pipeline.exit_code(report)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="audioprep")

@@ -1,0 +1,140 @@
+"""Hosting for ``audioprep run``: one S3 client per worker thread, reused for every item.
+
+This module owns where a run uploads (:class:`HostingTarget`, a picklable value that also
+travels to Dask workers) and the uploader each worker thread keeps (:func:`uploader_for`).
+:func:`audioprep.hosting.upload_files` builds a boto3 client and checks the bucket on every call,
+which costs more than a small prompt's upload; a run makes those once per thread and then
+uploads each file with the same steps as ``audioprep upload`` (content-addressed key, reuse by
+SHA-256, one PutObject, public access, an anonymous download that must return the same bytes).
+
+Credentials come from the standard AWS chain, except in ``--sandbox`` mode, where the target
+carries fake ones for the local S3 and they are given to that one client only: the process
+environment and the user's AWS files are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audioprep import __version__, hosting
+from audioprep.hosting import PublicMode, UploadOptions, UploadResult
+from audioprep.s3public import anonymous_session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostingTarget:
+    """Where and how a run hosts audio. ``label`` identifies the store in stage fingerprints
+    (an object uploaded to one store is not reused for another); ``credentials`` are set only
+    for the sandbox's local S3 and never shown."""
+
+    bucket: str
+    prefix: str = "audio"
+    endpoint_url: str | None = None
+    region: str | None = None
+    public_mode: str = PublicMode.AUTO.value
+    label: str = ""
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
+
+    def upload_options(self) -> UploadOptions:
+        """The options of ``audioprep upload`` for this target (the run inspects files itself)."""
+        return UploadOptions(
+            bucket=self.bucket,
+            prefix=self.prefix,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            public_mode=PublicMode(self.public_mode),
+            inspect=False,
+        )
+
+
+def make_client(target: HostingTarget) -> Any:
+    """The boto3 S3 client for ``target``: :func:`audioprep.hosting.make_s3_client`, or with
+    the target's own credentials when it has them (the sandbox)."""
+    options = target.upload_options()
+    if target.credentials is None:
+        return hosting.make_s3_client(options)
+    import boto3
+    from botocore.config import Config
+
+    key, secret = target.credentials
+    session = boto3.session.Session(
+        aws_access_key_id=key, aws_secret_access_key=secret, region_name=target.region
+    )
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.timeout,
+        retries={"mode": "standard", "max_attempts": options.max_attempts},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        user_agent_extra=f"audioprep/{__version__}",
+    )
+    return session.client("s3", endpoint_url=target.endpoint_url, config=config)
+
+
+class Uploader:
+    """An S3 client, an anonymous session and the bucket's facts, looked up once.
+
+    ``client`` is shared (boto3 clients are thread-safe; building one costs more than a small
+    upload); the anonymous session is the uploader's own. Raises
+    :class:`~audioprep.errors.ConfigError` / :class:`~audioprep.errors.ServiceUnavailable` on
+    creation when the bucket cannot be used, like ``audioprep upload`` does.
+    """
+
+    def __init__(self, target: HostingTarget, client: Any = None) -> None:
+        # hosting's run object is private; this is the one place outside hosting.py using it.
+        self.options = hosting._checked(target.upload_options())
+        with hosting.s3_errors(self.options):
+            self._http = anonymous_session()
+            self._run = hosting._Run(self.options, client or make_client(target), self._http)
+
+    def upload(self, path: Path) -> UploadResult:
+        """Upload (or reuse), publish and verify one file; per-file failures are data."""
+        with hosting.s3_errors(self.options):
+            return hosting._upload_one(self._run, path)
+
+    def close(self) -> None:
+        """Close the anonymous HTTP session."""
+        self._http.close()
+
+
+_local = threading.local()
+_clients: dict[HostingTarget, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def uploader_for(target: HostingTarget) -> Uploader:
+    """This thread's uploader for ``target`` (made on first use, around the process's one
+    client for the target)."""
+    cache: dict[HostingTarget, Uploader] | None = getattr(_local, "uploaders", None)
+    if cache is None:
+        cache = _local.uploaders = {}
+    found = cache.get(target)
+    if found is None:
+        found = cache[target] = Uploader(target, _client(target))
+        log.debug("uploader for s3://%s ready in thread %s", target.bucket, threading.get_ident())
+    return found
+
+
+def release(target: HostingTarget) -> None:
+    """Forget the client kept for ``target`` (at the end of a run; threads' uploaders go with
+    their threads)."""
+    with _clients_lock:
+        _clients.pop(target, None)
+
+
+def _client(target: HostingTarget) -> Any:
+    with _clients_lock:
+        client = _clients.get(target)
+        if client is None:
+            options = hosting._checked(target.upload_options())
+            with hosting.s3_errors(options):
+                client = _clients[target] = make_client(target)
+        return client

@@ -1,0 +1,217 @@
+"""The ``--sandbox`` world of ``audioprep run``: a whole campaign on loopback, no credentials.
+
+This module owns starting, wiring and stopping three local services inside the process:
+
+* a **local S3** (moto's server, ``127.0.0.1``, a free port) with a fresh bucket; objects are
+  made public with ACLs, which moto honours for anonymous downloads. Its fake credentials are
+  given to the run's own S3 client only (:class:`audioprep.runhosting.HostingTarget`); the
+  environment and the user's AWS files are never read or changed;
+* the **Voice API sandbox** (:class:`audioprep.sandbox.Sandbox`), which downloads each hosted
+  file from that S3 and judges it like the real service, with time compressed (a minute of
+  ringing takes 0.3 s) so that calls finish while the run is still there to see them;
+* a **postback receiver** (:class:`audioprep.postbacks.PostbackServer`) given to every job as
+  its ``callback_url``.
+
+Its files live in one directory beside the run state: the submission journal (so the
+sandbox never touches the user's real journal), the sandbox's jobs and the postbacks. They
+survive between runs, which is what lets a re-run prove it sent nothing twice. Objects in the
+local S3 do not: they live as long as the process, so a re-run uploads again what it still needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from audioprep.errors import ConfigError
+from audioprep.journal import JOURNAL_FILE
+from audioprep.runhosting import HostingTarget, make_client
+
+log = logging.getLogger(__name__)
+
+BUCKET = "audioprep-sandbox"
+REGION = "us-east-1"
+#: Sent as the API token; the sandbox accepts any token.
+TOKEN = "sandbox-token"
+#: Fake, for the local S3 only: moto checks nothing, boto3 wants something to sign with.
+_CREDENTIALS = ("AKIAAUDIOPREPSANDBOX0", "audioprep-sandbox-not-a-secret")
+#: Real seconds per simulated second of a call.
+TIME_SCALE = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxFiles:
+    """Where the sandbox world keeps what must outlive one run."""
+
+    directory: Path
+
+    @property
+    def journal(self) -> Path:
+        """The submission journal of sandbox runs."""
+        return self.directory / JOURNAL_FILE
+
+    @property
+    def voice_db(self) -> Path:
+        """The Voice API sandbox's jobs, calls and pending postbacks."""
+        return self.directory / "voice-api.sqlite3"
+
+    @property
+    def postbacks_db(self) -> Path:
+        """The postbacks received."""
+        return self.directory / "postbacks.sqlite3"
+
+
+class SandboxEnv:
+    """Local S3, Voice API and postback receiver; ``with SandboxEnv(dir) as env: ...``."""
+
+    def __init__(self, directory: str | Path, *, time_scale: float = TIME_SCALE) -> None:
+        self.files = SandboxFiles(Path(directory))
+        self.time_scale = time_scale
+        self._moto: Any = None
+        self._voice: Any = None
+        self._receiver: Any = None
+        self.s3_endpoint = ""
+        self.api_url = ""
+        self.receiver_url = ""
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the three services (S3 first: the others need nothing from it to start)."""
+        self.files.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_s3()
+            self._start_voice()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_s3(self) -> None:
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:
+            raise ConfigError(
+                f"--sandbox needs moto's S3 server ({exc})",
+                hint="pip install 'audioprep[sandbox]'",
+            ) from None
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.s3_endpoint = f"http://{host}:{port}"
+        make_client(self.hosting()).create_bucket(Bucket=BUCKET)
+        log.info("sandbox S3 at %s, bucket %s", self.s3_endpoint, BUCKET)
+
+    def _start_voice(self) -> None:
+        from audioprep.postbacks import PostbackOptions, PostbackServer
+        from audioprep.sandbox import Sandbox, SandboxOptions
+
+        self._receiver = PostbackServer(
+            PostbackOptions(host="127.0.0.1", port=0, db=self.files.postbacks_db)
+        )
+        self.receiver_url = self._receiver.start()
+        options = SandboxOptions(
+            db=self.files.voice_db,
+            time_scale=self.time_scale,
+            postback_attempts=3,
+            postback_backoff_s=0.2,
+            postback_timeout_s=2.0,
+        )
+        self._voice = Sandbox(options)
+        self.api_url = self._voice.start()
+
+    def stop(self) -> None:
+        """Stop everything that was started (idempotent)."""
+        for name in ("_voice", "_receiver", "_moto"):
+            service = getattr(self, name)
+            setattr(self, name, None)
+            if service is not None:
+                try:
+                    service.stop()
+                except Exception:  # a service that fails to stop must not hide the run's result
+                    log.warning("sandbox: stopping %s failed", name.strip("_"), exc_info=True)
+
+    def __enter__(self) -> SandboxEnv:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- wiring --------------------------------------------------------------------------
+
+    def hosting(self) -> HostingTarget:
+        """The run's hosting target: the local bucket, public by ACL, fake credentials."""
+        return HostingTarget(
+            bucket=BUCKET,
+            prefix="audio",
+            endpoint_url=self.s3_endpoint,
+            region=REGION,
+            public_mode="acl",
+            label="sandbox",
+            credentials=_CREDENTIALS,
+        )
+
+    @property
+    def callback_url(self) -> str:
+        """The ``callback_url`` given to every job."""
+        return f"{self.receiver_url}/postback"
+
+    def describe(self) -> tuple[str, ...]:
+        """One line per service: what runs where (no credentials)."""
+        return (
+            f"local S3 (moto) at {self.s3_endpoint}, bucket {BUCKET}, objects public-read",
+            f"Voice API sandbox at {self.api_url}/1/voice (calls {1 / self.time_scale:g}x faster)",
+            f"postback receiver at {self.callback_url}",
+            f"journal, jobs and postbacks kept in {self.files.directory}",
+        )
+
+    # --- after submitting ----------------------------------------------------------------
+
+    def wait_for_calls(self, message_ids: Collection[str], timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) until every call has its final postback."""
+        if not message_ids or self._receiver is None:
+            return True
+        wanted = set(message_ids)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            events = self._receiver.store.events(message_ids=wanted)
+            ended = {e.message_id for e in events if e.final}
+            if ended >= wanted:
+                return True
+            if time.monotonic() >= deadline:
+                log.info("sandbox: %d call(s) still without a final postback", len(wanted - ended))
+                return False
+            time.sleep(0.1)
+
+    def find_job(self, job_id: str) -> tuple[str, dict[str, str]] | None:
+        """What the sandbox itself holds for our ``job_id``: ``(api_job_id, number ->
+        message_id)``, or None when it never stored such a job.
+
+        The sandbox stores a job before it answers and runs inside this process, so after a
+        run died between journaling a job and hearing the answer, this settles the question
+        the real API leaves open: was it queued?
+        """
+        if self._voice is None:
+            return None
+        store = self._voice.store
+        for api_job_id in store.job_ids():
+            job = store.get_job(api_job_id)
+            if job is not None and job.client_job_id == job_id:
+                calls = {call.to: call.message_id for call in store.calls_of(api_job_id)}
+                return api_job_id, calls
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        """The Voice API sandbox's counters and stored totals."""
+        return dict(self._voice.stats()) if self._voice is not None else {}
