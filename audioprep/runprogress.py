@@ -10,6 +10,7 @@ modes. The report itself is :mod:`audioprep.reports`' business and goes to stdou
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -49,7 +50,7 @@ class RunProgress:
     @classmethod
     def for_terminal(cls, *, quiet: bool) -> RunProgress:
         """The display for this process's stderr."""
-        stream = click.get_text_stream("stderr")
+        stream = sys.stderr
         if quiet:
             return cls("quiet", stream)
         return cls("tty" if stream.isatty() else "lines", stream)
