@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, ParamSpec
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 
 import click
 
@@ -20,6 +20,7 @@ from audioprep import __version__, check, config, render, rules
 from audioprep.errors import AudioprepError, ExitCode, UsageError
 
 P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,30 @@ def handles_errors(fn: Callable[P, ExitCode]) -> Callable[P, None]:
     return wrapper
 
 
+def account_options(fn: Callable[P, R]) -> Callable[P, R]:
+    """The account options ``validate`` and ``sandbox`` share (rules.AccountLimits' fields)."""
+    decorators = (
+        click.option(
+            "--account-type",
+            type=click.Choice([t.value for t in rules.AccountType]),
+            default=rules.AccountType.FULL.value,
+            show_default=True,
+            help="TEST accounts may call only the personal number, one per job.",
+        ),
+        click.option("--personal-number", help="The account holder's number (TEST accounts)."),
+        click.option(
+            "--max-destinations",
+            type=click.IntRange(min=1),
+            default=rules.DEFAULT_MAX_DESTINATIONS,
+            show_default=True,
+            help="Per-job destination limit of the token's routing preference.",
+        ),
+    )
+    for decorate in reversed(decorators):
+        fn = decorate(fn)
+    return fn
+
+
 def _state() -> CliState:
     state = click.get_current_context().find_object(CliState)
     return state if state is not None else CliState(None, 0)
@@ -84,7 +109,10 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.set_name("audioprep-cli")
         logger = logging.getLogger("audioprep")
+        for old in [h for h in logger.handlers if h.get_name() == "audioprep-cli"]:
+            logger.removeHandler(old)  # in-process re-invocations (tests) must not stack them
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
@@ -107,21 +135,7 @@ def check_cmd(targets: tuple[str, ...], as_json: bool) -> ExitCode:
 
 @cli.command("validate")
 @click.argument("request_file", type=click.File("rb"))
-@click.option(
-    "--account-type",
-    type=click.Choice([t.value for t in rules.AccountType]),
-    default=rules.AccountType.FULL.value,
-    show_default=True,
-    help="TEST accounts may call only the personal number, one per job.",
-)
-@click.option("--personal-number", help="The account holder's number (TEST accounts).")
-@click.option(
-    "--max-destinations",
-    type=click.IntRange(min=1),
-    default=rules.DEFAULT_MAX_DESTINATIONS,
-    show_default=True,
-    help="Per-job destination limit of the token's routing preference.",
-)
+@account_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 @handles_errors
 def validate_cmd(
@@ -212,21 +226,7 @@ def inspect_cmd(
     multiple=True,
     help="A token to accept (repeatable). Without one, any 'Token <t>' is accepted.",
 )
-@click.option(
-    "--account-type",
-    type=click.Choice([t.value for t in rules.AccountType]),
-    default=rules.AccountType.FULL.value,
-    show_default=True,
-    help="TEST accounts may call only the personal number, one per job.",
-)
-@click.option("--personal-number", help="The account holder's number (TEST accounts).")
-@click.option(
-    "--max-destinations",
-    type=click.IntRange(min=1),
-    default=rules.DEFAULT_MAX_DESTINATIONS,
-    show_default=True,
-    help="Per-job destination limit of the token's routing preference.",
-)
+@account_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of call outcomes.")
 @click.option(
     "--db",
