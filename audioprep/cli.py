@@ -84,6 +84,24 @@ def account_options(fn: Callable[P, R]) -> Callable[P, R]:
     return fn
 
 
+def listen_options(*, default_port: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``--host`` and ``--port`` for the commands that serve HTTP (sandbox, postbacks serve)."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        fn = click.option(
+            "--port",
+            type=click.IntRange(0, 65535),
+            default=default_port,
+            show_default=True,
+            help="Port to listen on (0 picks a free one).",
+        )(fn)
+        return click.option(
+            "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+        )(fn)
+
+    return decorate
+
+
 def _state() -> CliState:
     state = click.get_current_context().find_object(CliState)
     return state if state is not None else CliState(None, 0)
@@ -212,14 +230,7 @@ def inspect_cmd(
 
 
 @cli.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8808,
-    show_default=True,
-    help="Port to listen on (0 picks a free one).",
-)
+@listen_options(default_port=8808)
 @click.option(
     "--token",
     "tokens",
@@ -484,14 +495,7 @@ def postbacks_group() -> None:
 
 
 @postbacks_group.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8809,
-    show_default=True,
-    help="Port to listen on (0 picks a free one).",
-)
+@listen_options(default_port=8809)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
