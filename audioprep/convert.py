@@ -12,11 +12,14 @@ This module owns the command lines :mod:`audioprep.fix` runs (through
   compensated so timing and length are kept) when asked;
 * encodes the result (LAME CBR with a Xing/Info header and no tags; canonical PCM WAV; or raw
   PCM for :mod:`audioprep.fix`'s in-memory edits);
-* measures it with :mod:`audioprep.decode`'s analysis graph: on ffmpeg >= 7 the *encoded* MP3 is
-  decoded again inside the same process (a loopback decoder, ``-dec 0:0``), so loudness, peak,
-  silence edges and duration are those of the output file's audio; otherwise (and for PCM,
-  where encoding is exact) the analysis taps the audio just before the encoder
-  (:func:`audioprep.decode.split_filter`).
+* measures what it hands the encoder with :mod:`audioprep.decode`'s analysis, as the last
+  filters before the encoder (:func:`audioprep.decode.tap_chain`; a separate branch,
+  :func:`audioprep.decode.split_filter`, when the output is not mono at the measured rate):
+  loudness, peak, silence edges and duration of the output's audio. For PCM that is exact;
+  for MP3 it is the audio before LAME, whose encoding moves loudness by hundredths of a LU and
+  peaks by a fraction of a dB (``docs/fix.md`` has the measurements and the margin that covers
+  them). Decoding the encoded file again in the same process (a loopback decoder) measured
+  the MP3's own samples but cost more than a third of the pass for a short prompt.
 
 Memory is flat: ffmpeg streams, Python only keeps ffmpeg's text report.
 """
@@ -46,21 +49,16 @@ class Capabilities:
     """What the ffmpeg in use can do that matters here."""
 
     version: str
-    loopback: bool  # -dec (ffmpeg >= 7.0): decode an output inside the same process
     soxr: bool  # aresample=resampler=soxr
 
 
 @functools.cache
 def capabilities() -> Capabilities:
-    """Read ``ffmpeg -version`` once: major version and whether libsoxr is built in."""
+    """Read ``ffmpeg -version`` once: the version line and whether libsoxr is built in."""
     proc = ffmpeg.run(["-version"], timeout=30)
     text = proc.stdout.decode("utf-8", "replace")
     first = text.splitlines()[0] if text else ""
-    m = re.search(r"version n?(\d+)\.", first)
-    major = int(m.group(1)) if m else None
-    git_build = re.search(r"version N-\d+", first) is not None
-    loopback = git_build or (major is not None and major >= 7)
-    caps = Capabilities(first.split(" Copyright")[0], loopback, "--enable-libsoxr" in text)
+    caps = Capabilities(first.split(" Copyright")[0], "--enable-libsoxr" in text)
     log.debug("ffmpeg capabilities: %s", caps)
     return caps
 
@@ -110,7 +108,6 @@ class PassResult:
 
     report: DecodeReport | None
     returncode: int
-    loopback: bool
     error: str | None
 
 
@@ -130,13 +127,13 @@ def convert(
     Never raises on bad input: an undecodable source is a report with ``decodable=False``.
     """
     caps = capabilities()
-    loopback = bool(analyse and dst is not None and shape.container == "mp3" and caps.loopback)
     args = [*decode.LOG_ARGS, "-y", *_input_args(src, raw)]
-    args += _graph_args(shape, edit, caps, analyse if not loopback else None, dst is None)
+    graph, tapped = _graph_args(shape, edit, caps, analyse, dst is None)
+    args += graph
     if dst is not None:
         args += [*_encoder_args(shape), _file(dst)]
-    if analyse is not None:
-        args += _analysis_outputs(analyse, loopback)
+    if analyse is not None and not tapped:
+        args += ["-map", f"[{decode.ANALYSIS_PAD}]", "-f", "null", "-"]
     size = os.path.getsize(src)
     proc = ffmpeg.run(args, timeout=decode.timeout_for(size) * 2 + 30)
     stderr = proc.stderr.decode("utf-8", "replace")
@@ -152,7 +149,6 @@ def convert(
     return PassResult(
         report=report,
         returncode=proc.returncode,
-        loopback=loopback,
         error=_error_tail(stderr) if proc.returncode else None,
     )
 
@@ -219,15 +215,21 @@ def _format_steps(shape: Shape, caps: Capabilities) -> list[str]:
 
 def _graph_args(
     shape: Shape, edit: Edit, caps: Capabilities, tap: AnalyseOptions | None, measure_only: bool
-) -> list[str]:
+) -> tuple[list[str], bool]:
+    """The ``-filter_complex`` and its ``-map``; True when the analysis is inline (in the
+    encoder's own chain: nothing else to map)."""
     body = chain(shape, edit, caps)
+    out = ["-map", f"[{_OUT}]"]
     if tap is None:
-        return ["-filter_complex", f"[0:a:0]{body}[{_OUT}]", "-map", f"[{_OUT}]"]
+        return ["-filter_complex", f"[0:a:0]{body}[{_OUT}]", *out], False
+    if not measure_only and shape.channels == 1 and shape.sample_rate == tap.analysis_rate:
+        inline = f"[0:a:0]{body},{decode.tap_chain(tap)}[{_OUT}]"
+        return ["-filter_complex", inline, *out], True
     pre = f"[0:a:0]{body}[{_PRE}];"
     if measure_only:
-        return ["-filter_complex", pre + decode.analysis_filter(tap, source=_PRE)]
+        return ["-filter_complex", pre + decode.analysis_filter(tap, source=_PRE)], False
     graph = pre + decode.split_filter(tap, source=_PRE, encode=_OUT)
-    return ["-filter_complex", graph, "-map", f"[{_OUT}]"]
+    return ["-filter_complex", graph, *out], False
 
 
 def _clean_args() -> list[str]:
@@ -246,14 +248,6 @@ def _encoder_args(shape: Shape) -> list[str]:
     if shape.container == "wav":
         return ["-c:a", "pcm_s16le", *exact, "-rf64", "never", "-f", "wav"]
     return ["-c:a", "pcm_s16le", "-f", "s16le"]
-
-
-def _analysis_outputs(options: AnalyseOptions, loopback: bool) -> list[str]:
-    pad = f"[{decode.ANALYSIS_PAD}]"
-    if loopback:
-        graph = decode.analysis_filter(options, source="dec:0")
-        return ["-dec", "0:0", "-filter_complex", graph, "-map", pad, "-f", "null", "-"]
-    return ["-map", pad, "-f", "null", "-"]
 
 
 def _branch_format(shape: Shape) -> tuple[int, int] | None:

@@ -38,9 +38,10 @@ All of it comes from **one** ffmpeg process and one decode, through one linear f
 Memory is flat in file length: ffmpeg streams (~35 MiB RSS for 10 or 20 minutes) and Python
 only receives its text, a few kB plus a line per decoder complaint or detected silence.
 
-A transcoder can carry the same analysis in its own decode: :func:`split_filter` returns a
-``-filter_complex`` that feeds an encoder branch and this chain, and :func:`parse_analysis`
-reads that command's stderr.
+A transcoder can carry the same analysis in its own decode: :func:`tap_chain` is the chain as
+pass-through filters to put last before its encoder (for audio already at the analysis rate,
+mono); :func:`split_filter` returns a ``-filter_complex`` that feeds an encoder branch and
+this chain (any audio). :func:`parse_analysis` reads either command's stderr.
 """
 
 from __future__ import annotations
@@ -196,6 +197,26 @@ def analysis_filter(
             f"ebur128@{t}=framelog=verbose"
         )
     return f"[{source}]volume@{t}={_GAIN_DB:.2f}dB,volumedetect@{t},{loudness},{silence}[{sink}]"
+
+
+def tap_chain(options: AnalyseOptions = AnalyseOptions()) -> str:
+    """The analysis as a pass-through filter chain (no pads), for audio that is already mono
+    at ``options.analysis_rate``: put it last before an encoder and the encoder receives what
+    it measured (the same samples, at 16 bits, which ``volumedetect`` needs).
+
+    It is :func:`analysis_filter` without the resampling and with the level restored after the
+    measurements, so :func:`parse_analysis` reads it the same way. No ``asplit``, no second
+    output: in the threaded ffmpeg CLI (>= 7) each extra branch or output costs a thread
+    hand-off per frame, which for a short prompt costs more than the measuring filters.
+    """
+    t = TAG
+    rate = options.analysis_rate
+    return (
+        f"volume@{t}={_GAIN_DB:.2f}dB,volumedetect@{t},asetnsamples@{t}=n={rate}:p=0,"
+        f"ebur128@{t}=framelog=verbose,silencedetect@{t}=noise="
+        f"{options.silence_threshold_dbfs + _GAIN_DB:g}dB:duration={options.min_silence_s:g},"
+        f"volume@{t}_restore={-_GAIN_DB:.2f}dB"
+    )
 
 
 def split_filter(

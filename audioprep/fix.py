@@ -13,8 +13,9 @@ Per file, for the voice profiles:
    copied byte for byte (``unchanged``; ``renamed`` when only the name was illegal); an MP3
    whose only fault is its loudness gets the lossless gain of step 3 on a copy.
 2. **One decode** of the input (:func:`audioprep.convert.convert`) downmixes, resamples (soxr),
-   encodes, and measures the encoded result: loudness, peak, silence at both ends, decoded
-   duration, the decoder's complaints about the source.
+   encodes, and measures what it encodes: loudness, peak, silence at both ends, decoded
+   duration, the decoder's complaints about the source (for MP3, loudness is then moved by
+   LAME's measured level change, ``Profile.codec_level_db``).
 3. The measured gain is applied without re-encoding where that is exact enough: whole 1.5 dB
    steps of the MP3's ``global_gain`` (:mod:`audioprep.mp3gain`), or in memory on the small
    PCM of a ``voice-wav`` output (pydub, see below). When silence must be trimmed, the bitrate
@@ -22,7 +23,7 @@ Per file, for the voice profiles:
    or the peaks need limiting, a second pass re-decodes the source and encodes with the exact
    trim, gain and ``alimiter``.
 4. The closed loop: a structural re-inspection of the output under its final name plus the
-   pass's measurement of the encoded audio must give verdict ``ok`` (outputs without such a
+   pass's measurement of the audio it encoded must give verdict ``ok`` (outputs without such a
    measurement are decoded again); then the file is moved into place atomically.
 
 pydub: it holds decoded audio in RAM (about 3x the PCM) and needs ffprobe unless told the codec,

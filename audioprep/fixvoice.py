@@ -53,8 +53,11 @@ def convert_voice(job: FixJob, path: Path, quick: Inspection) -> FixResult:
     else:
         shape = Shape(container="s16le", sample_rate=rate, channels=1)
     dst = None if job.options.dry_run else job.work / "pass1.out"
-    first = convert.convert(
-        path, dst, shape, analyse=job.analysis(), header_duration_s=quick.header_duration_s
+    first = encoded(
+        job,
+        convert.convert(
+            path, dst, shape, analyse=job.analysis(), header_duration_s=quick.header_duration_s
+        ),
     )
     if first.report is None:
         return job.fail("the conversion pass measured nothing")
@@ -172,6 +175,21 @@ def _shift(value: float | None, db: float) -> float | None:
     return round(value + db, 2)
 
 
+def encoded(job: FixJob, result: PassResult) -> PassResult:
+    """``result`` with its measurement (of the audio handed to the encoder) moved by the
+    encoder's level change, to read as the file will: loudness and RMS only; the peak stays
+    as measured (an MP3 decoder's overshoot is what :data:`PEAK_MARGIN_DB` is for)."""
+    level, report = job.profile.codec_level_db, result.report
+    if report is None or not level:
+        return result
+    moved = replace(
+        report,
+        rms_dbfs=_shift(report.rms_dbfs, level),
+        integrated_lufs=_shift(report.integrated_lufs, level),
+    )
+    return replace(result, report=moved)
+
+
 def shifted(report: DecodeReport, gain_db: float) -> DecodeReport:
     """``report`` as it reads after a linear gain of ``gain_db``."""
     peak = _shift(report.peak_dbfs, gain_db)
@@ -215,7 +233,7 @@ def _finish_mp3(
         if steps:
             _note_gain(job, plan.report, applied, f"{steps:+d} lossless MP3 gain steps")
         report = shifted(plan.report, applied)
-        return _done(job, encoded, report if first.loopback else None, plan, applied)
+        return _done(job, encoded, report, plan, applied)
     return _second_pass(job, path, quick, plan)
 
 
@@ -245,19 +263,21 @@ def _second_pass(job: FixJob, path: Path, quick: Inspection, plan: Plan) -> FixR
     done = _exact_passes(job, path, shape, plan, None)
     if isinstance(done, FixResult):
         return done
-    out, measured, gain, loopback = done
-    return _done(job, out, measured if loopback else None, plan, gain)
+    out, measured, gain = done
+    return _done(job, out, measured, plan, gain)
 
 
 def _exact_passes(
     job: FixJob, src: Path, shape: Shape, plan: Plan, raw: RawInput | None
-) -> tuple[Path, DecodeReport, float, bool] | FixResult:
+) -> tuple[Path, DecodeReport, float] | FixResult:
     """Encode with the exact edit; when the limiter took loudness away, ask again (bounded)."""
     gain, target = plan.gain_db, job.options.target_lufs
     for attempt in range(MAX_LIMITED_PASSES):
         edit = _edit(job, plan, gain)
         out = job.work / f"exact-{attempt}.out"
-        result = convert.convert(src, out, shape, edit, analyse=job.analysis(), raw=raw)
+        result = encoded(
+            job, convert.convert(src, out, shape, edit, analyse=job.analysis(), raw=raw)
+        )
         if result.returncode or result.report is None:
             return job.fail(f"ffmpeg failed: {result.error}")
         measured = result.report
@@ -267,7 +287,7 @@ def _exact_passes(
             break
         gain += target - (lufs or target)
     _note_edit(job, plan, edit, measured)
-    return out, measured, gain, result.loopback
+    return out, measured, gain
 
 
 def _edit(job: FixJob, plan: Plan, gain: float) -> Edit:
@@ -326,7 +346,7 @@ def _finish_wav(job: FixJob, raw: Path, plan: Plan) -> FixResult:
     done = _exact_passes(job, raw, shape, plan, RawInput(rate, 1))
     if isinstance(done, FixResult):
         return done
-    final, measured, gain, _ = done
+    final, measured, gain = done
     return _done(job, final, measured, plan, gain)
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 MPEG2_FRAME_SAMPLES = 576
 #: Bitrates (kbps) an MPEG-2 Layer III CBR stream may use, highest first, down to the floor.
 MPEG2_LADDER = (48, 40, 32, 24, 16, 8)
+#: LAME's level change at 16 kHz mono, 16-48 kbps: -0.3 to -0.6 LU on speech, noise and tones
+#: (``docs/fix.md`` has the table; 8 kbps takes up to 1.7 LU from noise-like audio).
+LAME_LEVEL_DB = -0.45
 #: Sample rates an MP3 stream can carry (MPEG-1, MPEG-2 and MPEG-2.5).
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 #: Bytes kept free under the cap: the frame arithmetic is exact, this only absorbs surprises.
@@ -63,6 +66,9 @@ class Profile:
     the input). ``bitrates_kbps`` is the CBR ladder, preferred first (MP3 only);
     ``lame_quality`` is LAME's ``-q`` (0 slowest .. 9 fastest; ``None``: LAME's default, 3).
     ``normalise`` says whether loudness normalisation and silence trimming apply.
+    ``codec_level_db`` is how much the encoder changes the level of what it is given (LU):
+    the fix measures the audio it hands the encoder and adds this to predict the file's
+    loudness (``docs/fix.md``, "Measuring what is encoded").
     """
 
     name: ProfileName
@@ -74,6 +80,7 @@ class Profile:
     bitrates_kbps: tuple[int, ...] = ()
     lame_quality: int | None = None
     normalise: bool = True
+    codec_level_db: float = 0.0
 
     @property
     def extension(self) -> str | None:
@@ -91,6 +98,7 @@ PROFILES: Mapping[ProfileName, Profile] = {
         channels=1,
         bitrates_kbps=MPEG2_LADDER,
         lame_quality=VOICE_LAME_QUALITY,
+        codec_level_db=LAME_LEVEL_DB,
     ),
     ProfileName.VOICE_WAV: Profile(
         name=ProfileName.VOICE_WAV,

@@ -17,9 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from audioprep import ffmpeg, mp3gain, mp3scan, profiles, rules, wavscan
+from audioprep import decode, ffmpeg, mp3gain, mp3scan, profiles, rules, wavscan
+from audioprep.decode import AnalyseOptions
 from audioprep.errors import UsageError
-from audioprep.fix import FixOptions, FixResult, Source, Status, fix_targets, output_names
+from audioprep.fix import (
+    SILENCE_DBFS,
+    FixOptions,
+    FixResult,
+    Source,
+    Status,
+    fix_targets,
+    output_names,
+)
 from audioprep.inspect import Verdict, inspect_file
 from tests import audio_factory as af
 from tests.conftest import Cli
@@ -238,6 +247,26 @@ def test_voice_mp3_outputs_are_phone_ready(batch: Batch, name: str) -> None:
 @pytest.mark.parametrize("name", list(CORPUS))
 def test_voice_wav_outputs_are_canonical_and_phone_ready(batch: Batch, name: str) -> None:
     assert_phone_ready(batch.wav[name], _expected(batch, name), wav=True)
+
+
+@pytest.mark.parametrize("profile", ["voice-mp3", "voice-wav"])
+def test_reported_loudness_is_the_files(batch: Batch, profile: str) -> None:
+    """The pass measures what it hands the encoder; for MP3 the fix adds LAME's level change
+    (profiles.LAME_LEVEL_DB). A decode of every written file must agree within 0.2 LU."""
+    results = batch.mp3 if profile == "voice-mp3" else batch.wav
+    options = AnalyseOptions(
+        analysis_rate=profiles.PROFILES[profiles.ProfileName(profile)].sample_rate or 8000,
+        silence_threshold_dbfs=SILENCE_DBFS,
+    )
+    compared = 0
+    for name, result in results.items():
+        if result.status is not Status.FIXED or result.loudness_lufs is None:
+            continue
+        decoded = decode.analyse(Path(result.output or ""), options=options).integrated_lufs
+        assert decoded is not None
+        assert decoded == pytest.approx(result.loudness_lufs, abs=0.2), (name, result.details)
+        compared += 1
+    assert compared >= 8
 
 
 def test_operations_are_reported(batch: Batch) -> None:
