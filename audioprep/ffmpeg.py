@@ -3,17 +3,23 @@
 Resolution order: ``AUDIOPREP_FFMPEG`` (a path), then ``ffmpeg`` on ``PATH`` (a system build),
 then the static binary shipped by the ``imageio-ffmpeg`` wheel, so a machine with only pip works.
 No ffprobe is ever needed. Commands are argument lists, never shell strings.
+
+:func:`limit` caps how many ffmpeg processes this process runs at once (``audioprep run
+--jobs``): a thread waits for a slot just before spawning and frees it when ffmpeg exits, so
+the Python work around each process (parsing, hashing, uploading) never holds a CPU slot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from audioprep.errors import ToolError
@@ -71,24 +77,45 @@ def ffmpeg_exe() -> str:
     return find_ffmpeg().path
 
 
+#: The process-wide cap set by :func:`limit` (None: no cap).
+_slots: threading.BoundedSemaphore | None = None
+
+
+@contextlib.contextmanager
+def limit(processes: int) -> Iterator[None]:
+    """While the block runs, at most ``processes`` ffmpeg processes run at once in this
+    process (the block's threads and any other). The previous cap is restored on exit."""
+    global _slots
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, not {processes}")
+    previous, _slots = _slots, threading.BoundedSemaphore(processes)
+    try:
+        yield
+    finally:
+        _slots = previous
+
+
 def run(
     args: Sequence[str], *, timeout: float | None = None, input_bytes: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with ``args`` (without the program name); never raises on a non-zero exit.
 
     ``-nostdin`` and ``-hide_banner`` are always added. The caller judges the result: ffmpeg
-    exits 0 on many decode errors, so stderr matters as much as the return code.
+    exits 0 on many decode errors, so stderr matters as much as the return code. Under
+    :func:`limit` it first waits for a free slot.
     """
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
     log.debug("running %s", shlex.join(cmd))
+    slot = _slots or contextlib.nullcontext()
     try:
-        return subprocess.run(
-            cmd,
-            input=input_bytes,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        with slot:
+            return subprocess.run(
+                cmd,
+                input=input_bytes,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"ffmpeg did not finish within {timeout:g} s: {shlex.join(cmd)}") from exc
     except OSError as exc:

@@ -5,9 +5,10 @@ items; the caller (:mod:`audioprep.pipeline`) receives every result through an :
 and keeps the state, the journal and the report.
 
 * :class:`LocalExecutor`: a thread pool. The CPU work is in ffmpeg subprocesses, so a thread
-  that waits for its ffmpeg is the right unit of parallelism: at most ``jobs`` threads hold a
-  CPU slot (inspecting, fixing) at any moment, while the others download, upload and submit.
-  Each stage's marker is committed as soon as it finishes.
+  that waits for its ffmpeg is the right unit of parallelism: at most ``jobs`` ffmpeg
+  processes run at any moment (:func:`audioprep.ffmpeg.limit`; a slot is held only while its
+  process runs), while the other threads download, upload and submit. Each stage's marker is
+  committed as soon as it finishes.
 * :class:`DaskExecutor`: ``distributed`` (``pip install 'audioprep[dask]'``). Each item's work
   up to a verified URL runs on a worker of the cluster at ``scheduler`` (a ``LocalCluster`` of
   ``jobs`` threads when none is given); results come back to the caller, which commits them
@@ -24,9 +25,10 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from typing import Any, Protocol
 
+from audioprep import ffmpeg
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.runmodel import Stage
 from audioprep.runstages import ItemFacts, ItemTask, Prepared, failed, prepare_item
@@ -84,16 +86,18 @@ class LocalExecutor:
 
     def run(self, tasks: Sequence[ItemTask], sink: ItemSink) -> None:
         """Run every task on the pool; markers are committed stage by stage."""
-        cpu = threading.BoundedSemaphore(self.jobs)
-        with ThreadPoolExecutor(io_threads(self.jobs), thread_name_prefix="audioprep") as pool:
-            futures = [pool.submit(self._one, task, sink, cpu) for task in tasks]
+        with (
+            ffmpeg.limit(self.jobs),
+            ThreadPoolExecutor(io_threads(self.jobs), thread_name_prefix="audioprep") as pool,
+        ):
+            futures = [pool.submit(self._one, task, sink) for task in tasks]
             wait_all(futures, sink.stop)
 
     @staticmethod
-    def _one(task: ItemTask, sink: ItemSink, cpu: AbstractContextManager[Any]) -> None:
+    def _one(task: ItemTask, sink: ItemSink) -> None:
         if sink.stop.is_set():
             return
-        prepared = prepare_item(task, sink.record, cpu, sink.stop)
+        prepared = prepare_item(task, sink.record, sink.stop)
         sink.finish(prepared, committed=True)
 
 

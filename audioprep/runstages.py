@@ -10,16 +10,15 @@ with the caller (:mod:`audioprep.pipeline`).
 
 :func:`prepare_item` runs the stages for one :class:`ItemTask` and returns a :class:`Prepared`.
 Both are plain picklable values and the function is importable, so a Dask worker can run it;
-locally it runs on a thread, with the CPU-heavy stages (inspect, fix: the work is in ffmpeg
-subprocesses) holding one of ``--jobs`` slots. A stage reuses what an earlier run finished
-(the :class:`~audioprep.runstate.Marker` values in the task) only when its fingerprint matches
-and its output still holds: a file with the same SHA-256, an object whose anonymous download
-still returns the same bytes.
+locally it runs on a thread, and each ffmpeg process it starts (inspect, fix) waits for one
+of ``--jobs`` slots (:func:`audioprep.ffmpeg.limit`), held only while that process runs. A
+stage reuses what an earlier run finished (the :class:`~audioprep.runstate.Marker` values in
+the task) only when its fingerprint matches and its output still holds: a file with the same
+SHA-256, an object whose anonymous download still returns the same bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import logging
@@ -27,7 +26,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -160,16 +158,10 @@ class StageFailed(Exception):
 class ItemRun:
     """The mutable state of one item while its stages run (worker side)."""
 
-    def __init__(
-        self,
-        task: ItemTask,
-        emit: Emit | None,
-        cpu: AbstractContextManager[Any] | None,
-    ) -> None:
+    def __init__(self, task: ItemTask, emit: Emit | None) -> None:
         self.task = task
         self.config = task.config
         self.emit = emit
-        self.cpu: AbstractContextManager[Any] = cpu or contextlib.nullcontext()
         self.facts = ItemFacts()
         self.records: list[Marker] = []
         self.prior = {(m.content_sha256, m.stage): m for m in task.markers}
@@ -200,17 +192,16 @@ class ItemRun:
 def prepare_item(
     task: ItemTask,
     emit: Emit | None = None,
-    cpu: AbstractContextManager[Any] | None = None,
     stop: threading.Event | None = None,
 ) -> Prepared:
     """Run check → fetch → inspect → fix → upload → verify for one item; never raises.
 
     ``emit`` receives each finished stage's marker as soon as it is known (the local executor
-    commits it to the state then); ``cpu`` is held around ffmpeg-heavy stages; ``stop`` set
+    commits it to the state then); ``stop`` set
     between stages ends the item early (a stage that fails after it was set is not counted:
     Ctrl-C reaches ffmpeg too).
     """
-    run = ItemRun(task, emit, cpu)
+    run = ItemRun(task, emit)
     outcomes: list[StageOutcome] = []
     interrupted = False
     for stage in PREPARE_STAGES:
@@ -375,7 +366,7 @@ def stage_inspect(run: ItemRun) -> StageOutcome:
         found = dict(earlier.outputs)
         _learn_inspection(run, found)
         return outcome(Stage.INSPECT, StageStatus.REUSED, earlier.message, **_brief(found))
-    item = _inspect(Path(run.facts.path or ""), run.task.name, run.cpu)
+    item = _inspect(Path(run.facts.path or ""), run.task.name)
     found = _inspection_outputs(item)
     _learn_inspection(run, found)
     message = _verdict_text(item)
@@ -385,14 +376,13 @@ def stage_inspect(run: ItemRun) -> StageOutcome:
     return outcome(Stage.INSPECT, StageStatus.DONE, message, **_brief(found))
 
 
-def _inspect(path: Path, name: str, cpu: AbstractContextManager[Any]) -> Inspection:
+def _inspect(path: Path, name: str) -> Inspection:
     """The structure (in-process, cheap); then, only when it finds nothing, a full decode
-    in ffmpeg, holding a CPU slot."""
+    in ffmpeg."""
     quick = inspect_file(path, options=InspectOptions(quick=True), display_name=name)
     if quick.verdict is not Verdict.OK:
         return quick  # a fix decodes it anyway; unusable needs no more proof
-    with cpu:
-        return inspect_file(path, display_name=name)
+    return inspect_file(path, display_name=name)
 
 
 def _inspection_outputs(item: Inspection) -> dict[str, Any]:
@@ -456,8 +446,7 @@ def _fix_now(run: ItemRun, options: FixOptions, print_: str) -> StageOutcome:
     from audioprep import fix
 
     source = fix.Source(run.facts.path or "", run.task.shown, run.task.name)
-    with run.cpu:
-        result = fix.fix_source(source, Path(run.task.output), options)
+    result = fix.fix_source(source, Path(run.task.output), options)
     if not result.ok:
         raise StageFailed(f"fix failed: {result.error}", **result.to_dict())
     found: dict[str, Any] = {**result.to_dict(), "source": run.task.shown}
