@@ -87,7 +87,9 @@ class UploadOptions:
     served when that is not the S3 endpoint (a CDN, an R2 public domain): the URL becomes
     ``public_base_url/key``. ``allow_policy_change`` lets a private bucket get one public-read
     statement for the prefix; nothing else about a bucket is ever changed. ``connect_timeout``
-    and ``timeout`` (read) apply to S3 calls and to the anonymous check alike.
+    and ``timeout`` (read) apply to S3 calls and to the anonymous check alike. ``reuse`` looks
+    for an object already holding the same bytes (one HEAD) before uploading; it is off only
+    for a bucket known to be empty (the ``--sandbox`` bucket, created by the same process).
     """
 
     bucket: str
@@ -103,6 +105,7 @@ class UploadOptions:
     connect_timeout: float = 5.0
     timeout: float = 30.0
     max_attempts: int = 3
+    reuse: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -439,7 +442,7 @@ def _inspect(path: Path, served_name: str) -> None:
 def _store(run: _Run, prep: _Prepared) -> bool:
     """Upload unless the key already holds these bytes; True when it was reused."""
     where = f"s3://{run.options.bucket}/{prep.key}"
-    existing = _head(run, prep.key)
+    existing = _head(run, prep.key) if run.options.reuse else None
     stored = existing.get("Metadata", {}).get(SHA256_METADATA) if existing else None
     if stored is not None and stored == prep.sha256:
         log.info("%s: %s already holds these bytes", prep.path, where)

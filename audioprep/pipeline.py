@@ -213,6 +213,8 @@ def run_pipeline(
         context = _open(stack, options, paths, progress, len(items))
         runner = Runner(items, context, progress)
         interrupted = runner.execute(_executor(options))
+        if context.env is not None:
+            context.env.wait_ready()  # a local S3 that failed to start says why
         calls = runner.calls(wait=not interrupted)
         reports = tuple(runner.report(item, calls.get(item.index, ())) for item in items)
     return RunReport(

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 class HostingTarget:
     """Where and how a run hosts audio. ``label`` identifies the store in stage fingerprints
     (an object uploaded to one store is not reused for another); ``credentials`` are set only
-    for the sandbox's local S3 and never shown."""
+    for the sandbox's local S3 and never shown; ``empty`` says the bucket was created empty
+    for this run (the sandbox's), so no object can be reused and none is looked for."""
 
     bucket: str
     prefix: str = "audio"
@@ -40,6 +41,7 @@ class HostingTarget:
     public_mode: str = PublicMode.AUTO.value
     label: str = ""
     credentials: tuple[str, str] | None = field(default=None, repr=False)
+    empty: bool = False
 
     def upload_options(self) -> UploadOptions:
         """The options of ``audioprep upload`` for this target (the run inspects files itself)."""
@@ -50,6 +52,7 @@ class HostingTarget:
             region=self.region,
             public_mode=PublicMode(self.public_mode),
             inspect=False,
+            reuse=not self.empty,
         )
 
 

@@ -2,10 +2,15 @@
 
 This module owns starting, wiring and stopping three local services inside the process:
 
-* a **local S3** (moto's server, ``127.0.0.1``, a free port) with a fresh bucket; objects are
-  made public with ACLs, which moto honours for anonymous downloads. Its fake credentials are
-  given to the run's own S3 client only (:class:`audioprep.runhosting.HostingTarget`); the
-  environment and the user's AWS files are never read or changed;
+* a **local S3** (:class:`LocalS3`: moto's S3 application served by werkzeug, ``127.0.0.1``,
+  a free port) with a fresh bucket; objects are made public with ACLs, which moto honours for
+  anonymous downloads. Its fake credentials are given to the run's own S3 client only
+  (:class:`audioprep.runhosting.HostingTarget`); the environment and the user's AWS files are
+  never read or changed. Importing moto and building its application takes about a second,
+  so that happens on a background thread while the first items are fetched and fixed: the
+  listening socket is bound first (the endpoint is known at once, and an early request waits
+  in its backlog), the bucket is created inside the process before the first request is
+  served;
 * the **Voice API sandbox** (:class:`audioprep.sandbox.Sandbox`), which downloads each hosted
   file from that S3 and judges it like the real service, with time compressed (a minute of
   ringing takes 0.3 s) so that calls finish while the run is still there to see them;
@@ -20,17 +25,21 @@ local S3 do not: they live as long as the process, so a re-run uploads again wha
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import socket
+import threading
 import time
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from audioprep.errors import ConfigError
+from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.journal import JOURNAL_FILE
-from audioprep.runhosting import HostingTarget, make_client
+from audioprep.runhosting import HostingTarget
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +75,99 @@ class SandboxFiles:
         return self.directory / "postbacks.sqlite3"
 
 
+class LocalS3:
+    """moto's S3 on ``127.0.0.1``, with one empty bucket, started in the background.
+
+    :meth:`start` binds the socket and returns at once; a thread imports moto, builds its S3
+    application (served directly: moto's all-services dispatcher would look up the service on
+    every request), creates the bucket through that application in-process, then serves.
+    Requests sent meanwhile wait in the socket's backlog. :meth:`wait` re-raises a failure.
+    """
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self.url = ""
+        self._socket: socket.socket | None = None
+        self._server: Any = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        """Bind, start serving in the background; the endpoint URL."""
+        if importlib.util.find_spec("moto") is None:
+            raise ConfigError(
+                "--sandbox needs moto's S3 server (moto is not installed)",
+                hint="pip install 'audioprep[sandbox]'",
+            )
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        host, port = self._socket.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self._serve, name="sandbox-s3", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def _serve(self) -> None:
+        try:
+            server = self._build()
+        except BaseException as exc:  # reported by wait(); the socket closes, clients see it
+            self._error = exc
+            self._close_socket()
+            self._ready.set()
+            return
+        from audioprep.serving import ServerThread
+
+        self._server = ServerThread(server)
+        self._ready.set()
+
+    def _build(self) -> Any:
+        """moto's S3 application with the bucket in it, and a werkzeug server on our socket."""
+        from moto.moto_server.werkzeug_app import create_backend_app
+        from werkzeug.serving import make_server
+        from werkzeug.test import Client
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
+        app = create_backend_app("s3")
+        answer = Client(app).put(f"/{self.bucket}", headers={"Host": self.url.split("//")[1]})
+        if answer.status_code != 200:
+            raise ServiceUnavailable(f"the local S3 refused to create the bucket: {answer.status}")
+        assert self._socket is not None
+        host, port = self._socket.getsockname()[:2]
+        return make_server(host, port, app, threaded=True, fd=self._socket.fileno())
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        """Block until the S3 serves; raise what stopped it from starting."""
+        if not self._ready.wait(timeout_s):
+            raise ServiceUnavailable(f"the sandbox's local S3 did not start within {timeout_s:g} s")
+        if self._error is not None:
+            if isinstance(self._error, ConfigError | ServiceUnavailable):
+                raise self._error
+            raise ServiceUnavailable(f"the sandbox's local S3 failed to start: {self._error!r}")
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (waits for a start in progress)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self._close_socket()
+
+    def _close_socket(self) -> None:
+        # werkzeug serves a duplicate of this descriptor; ours is closed separately.
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+
 class SandboxEnv:
     """Local S3, Voice API and postback receiver; ``with SandboxEnv(dir) as env: ...``."""
 
     def __init__(self, directory: str | Path, *, time_scale: float = TIME_SCALE) -> None:
         self.files = SandboxFiles(Path(directory))
         self.time_scale = time_scale
-        self._moto: Any = None
+        self._s3: LocalS3 | None = None
         self._voice: Any = None
         self._receiver: Any = None
         self.s3_endpoint = ""
@@ -82,30 +177,22 @@ class SandboxEnv:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the three services (S3 first: the others need nothing from it to start)."""
+        """Start the three services. The S3 goes on starting in the background (see
+        :class:`LocalS3`); :meth:`wait_ready` waits for it."""
         self.files.directory.mkdir(parents=True, exist_ok=True)
         try:
-            self._start_s3()
+            self._s3 = LocalS3(BUCKET)
+            self.s3_endpoint = self._s3.start()
+            log.info("sandbox S3 at %s, bucket %s (starting)", self.s3_endpoint, BUCKET)
             self._start_voice()
         except BaseException:
             self.stop()
             raise
 
-    def _start_s3(self) -> None:
-        try:
-            from moto.server import ThreadedMotoServer
-        except ImportError as exc:
-            raise ConfigError(
-                f"--sandbox needs moto's S3 server ({exc})",
-                hint="pip install 'audioprep[sandbox]'",
-            ) from None
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.s3_endpoint = f"http://{host}:{port}"
-        make_client(self.hosting()).create_bucket(Bucket=BUCKET)
-        log.info("sandbox S3 at %s, bucket %s", self.s3_endpoint, BUCKET)
+    def wait_ready(self) -> None:
+        """Block until every service serves; raise what stopped one from starting."""
+        if self._s3 is not None:
+            self._s3.wait()
 
     def _start_voice(self) -> None:
         from audioprep.postbacks import PostbackOptions, PostbackServer
@@ -126,15 +213,16 @@ class SandboxEnv:
         self.api_url = self._voice.start()
 
     def stop(self) -> None:
-        """Stop everything that was started (idempotent)."""
-        for name in ("_voice", "_receiver", "_moto"):
+        """Stop everything that was started (idempotent), the three at once."""
+        services = []
+        for name in ("_voice", "_receiver", "_s3"):
             service = getattr(self, name)
             setattr(self, name, None)
             if service is not None:
-                try:
-                    service.stop()
-                except Exception:  # a service that fails to stop must not hide the run's result
-                    log.warning("sandbox: stopping %s failed", name.strip("_"), exc_info=True)
+                services.append((name.strip("_"), service))
+        if services:
+            with ThreadPoolExecutor(len(services), thread_name_prefix="sandbox-stop") as pool:
+                list(pool.map(_stop, services))
 
     def __enter__(self) -> SandboxEnv:
         self.start()
@@ -160,6 +248,7 @@ class SandboxEnv:
             public_mode="acl",
             label="sandbox",
             credentials=_CREDENTIALS,
+            empty=True,
         )
 
     @property
@@ -182,17 +271,17 @@ class SandboxEnv:
         """Wait (at most ``timeout_s``) until every call has its final postback."""
         if not message_ids or self._receiver is None:
             return True
-        wanted = set(message_ids)
+        waiting = set(message_ids)
         deadline = time.monotonic() + timeout_s
-        while True:
-            events = self._receiver.store.events(message_ids=wanted)
-            ended = {e.message_id for e in events if e.final}
-            if ended >= wanted:
+        while True:  # ask only about the calls still running: the question shrinks
+            events = self._receiver.store.events(message_ids=waiting)
+            waiting -= {e.message_id for e in events if e.final}
+            if not waiting:
                 return True
             if time.monotonic() >= deadline:
-                log.info("sandbox: %d call(s) still without a final postback", len(wanted - ended))
+                log.info("sandbox: %d call(s) still without a final postback", len(waiting))
                 return False
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     def find_job(self, job_id: str) -> tuple[str, dict[str, str]] | None:
         """What the sandbox itself holds for our ``job_id``: ``(api_job_id, number ->
@@ -215,3 +304,11 @@ class SandboxEnv:
     def stats(self) -> dict[str, Any]:
         """The Voice API sandbox's counters and stored totals."""
         return dict(self._voice.stats()) if self._voice is not None else {}
+
+
+def _stop(named: tuple[str, Any]) -> None:
+    name, service = named
+    try:
+        service.stop()
+    except Exception:  # a service that fails to stop must not hide the run's result
+        log.warning("sandbox: stopping %s failed", name, exc_info=True)

@@ -213,6 +213,16 @@ def test_same_bytes_are_reused_without_a_put(
     assert "HeadObject" in s3_calls
 
 
+def test_a_bucket_known_to_be_empty_is_not_asked_before_the_put(
+    s3: S3, audio: Callable[..., Path], s3_calls: list[str]
+):
+    """``reuse=False`` (the sandbox's fresh bucket): one PutObject, no HeadObject first."""
+    make_prefix_public(s3)
+    result = only(upload_files([audio("welcome.mp3")], options(s3, reuse=False)))
+    assert result.ok and not result.reused
+    assert "HeadObject" not in s3_calls and s3_calls.count("PutObject") == 1
+
+
 def test_changed_bytes_get_a_new_key(s3: S3, audio: Callable[..., Path]):
     make_prefix_public(s3)
     before = only(upload_files([audio("greeting.mp3", 440)], options(s3)))

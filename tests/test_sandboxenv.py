@@ -1,0 +1,66 @@
+"""The ``--sandbox`` world's local S3 (:class:`audioprep.sandboxenv.LocalS3`), over real HTTP.
+
+It binds its socket at once and starts moto in the background, so these check what a run
+relies on: a request sent before moto serves waits in the backlog and succeeds against the
+bucket (created before the first request is served); a start that fails is reported and
+closes the socket instead of leaving clients waiting.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import pytest
+import requests
+
+from audioprep.errors import ConfigError, ServiceUnavailable
+from audioprep.sandboxenv import LocalS3
+
+BUCKET = "audioprep-sandbox-test"
+
+
+def test_requests_sent_at_once_wait_for_moto_and_find_the_bucket() -> None:
+    s3 = LocalS3(BUCKET)
+    url = s3.start()
+    try:
+        key = f"{url}/{BUCKET}/prompt.mp3"
+        put = requests.put(key, data=b"ID3 bytes", headers={"x-amz-acl": "public-read"}, timeout=30)
+        assert put.status_code == 200, put.text
+        s3.wait()
+        got = requests.get(key, timeout=10)
+        assert got.status_code == 200 and got.content == b"ID3 bytes"
+    finally:
+        s3.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=5)
+
+
+def test_a_failed_start_is_reported_and_refuses_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: LocalS3) -> Any:
+        raise RuntimeError("moto exploded")
+
+    monkeypatch.setattr(LocalS3, "_build", broken)
+    s3 = LocalS3(BUCKET)
+    url = s3.start()
+    try:
+        with pytest.raises(ServiceUnavailable, match="moto exploded"):
+            s3.wait()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=5)
+    finally:
+        s3.stop()
+
+
+def test_without_moto_the_sandbox_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "moto" else real(name, *a),
+    )
+    with pytest.raises(ConfigError) as caught:
+        LocalS3(BUCKET).start()
+    assert "audioprep[sandbox]" in (caught.value.hint or "")
