@@ -24,7 +24,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -174,6 +174,9 @@ class FetchResult:
     problem: Problem | None = None
     api_code: Code | None = None
     warnings: tuple[Problem, ...] = ()
+    #: The answer's cache headers (ETag, Last-Modified, Content-Length, Cache-Control) as
+    #: sent, for a caller that caches by URL (the sandbox's judge); not part of reports.
+    cache_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON shape used in reports (paths as strings, enums as values)."""
@@ -286,6 +289,9 @@ def fetch(
         return job.run(own)
 
 
+_CACHE_HEADERS = ("ETag", "Last-Modified", "Content-Length", "Cache-Control")
+
+
 class NoCredentials(requests.auth.AuthBase):
     """Sends no credentials. Stops requests adding ``~/.netrc`` ones the API would not have."""
 
@@ -318,6 +324,7 @@ class _Job:
         self.status: int | None = None
         self.content_type: str | None = None
         self.declared: int | None = None
+        self.cache_headers: tuple[tuple[str, str], ...] = ()
         self.headers = {
             "User-Agent": options.user_agent,
             "Accept": "*/*",
@@ -402,6 +409,9 @@ class _Job:
 
     def receive(self, resp: requests.Response) -> FetchResult:
         self.content_type = resp.headers.get("Content-Type")
+        self.cache_headers = tuple(
+            (name, resp.headers[name]) for name in _CACHE_HEADERS if name in resp.headers
+        )
         self.declared = _declared_length(resp.headers.get("Content-Length"))
         cap = min(self.options.limit_bytes, self.options.max_bytes)
         if self.declared is not None and self.declared > cap:
@@ -571,6 +581,7 @@ class _Job:
             truncated_over_cap=body.truncated if body else False,
             problem=problem,
             api_code=api_code,
+            cache_headers=self.cache_headers,
             warnings=warnings,
         )
 

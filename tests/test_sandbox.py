@@ -367,7 +367,11 @@ def test_verdicts_are_cached_while_the_etag_holds(audio_host: LocalHTTPServer) -
     mp3 = requests.get(audio_host.url("/valid.mp3"), timeout=10).content
     audio_host.serve_bytes("/tagged.mp3", mp3, content_type="audio/mpeg", headers={"ETag": '"v1"'})
     with running() as fresh:
-        for _ in range(3):
+        assert trigger(fresh, audio_job(audio_host.url("/tagged.mp3"))).status_code == 200
+        audio_host.wait_idle()
+        first = [r.method for r in audio_host.requests_for("/tagged.mp3")]
+        assert first == ["GET"]  # the validators come from the download: no HEAD before it
+        for _ in range(2):
             assert trigger(fresh, audio_job(audio_host.url("/tagged.mp3"))).status_code == 200
         assert _gets(audio_host, "/tagged.mp3") == 1
         audio_host.serve_bytes("/tagged.mp3", b"<html></html>", headers={"ETag": '"v2"'})

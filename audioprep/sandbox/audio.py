@@ -10,8 +10,9 @@ metadata -110, the two codes the docs give for "a problem on our side".
 With ``cache`` on, the judge behaves like an HTTP cache keyed by URL (the provider is believed
 to cache by URL too): a verdict is reused without asking for as long as the host's
 ``Cache-Control: max-age`` allows, and after that while a HEAD request shows the same
-ETag/Last-Modified/Content-Length. Files without validators are downloaded every time; jobs
-naming the same URL at the same moment share one download.
+ETag/Last-Modified/Content-Length. The validators of a first download come from its own
+answer (no HEAD before it). Files without validators are downloaded every time; jobs naming
+the same URL at the same moment share one download.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,15 +87,16 @@ class AudioJudge:
         if not self._cache_on:
             return judge_url(url)
         entry = self._entry(url)
-        if entry is not None and time.monotonic() < entry.fresh_until:
-            return entry.verdict
-        head = _head(self._session(), url)
-        if head is not None and entry is not None and entry.head.validators == head.validators:
-            self._remember(url, head, entry.verdict)
-            return entry.verdict
-        return self._judge_once(url, head)
+        if entry is not None:
+            if time.monotonic() < entry.fresh_until:
+                return entry.verdict
+            head = _head(self._session(), url)
+            if head is not None and entry.head.validators == head.validators:
+                self._remember(url, head, entry.verdict)
+                return entry.verdict
+        return self._judge_once(url)
 
-    def _judge_once(self, url: str, head: _Head | None) -> AudioVerdict:
+    def _judge_once(self, url: str) -> AudioVerdict:
         """Judge ``url``; requests for it arriving meanwhile wait for this verdict."""
         with self._lock:
             pending = self._pending.get(url)
@@ -103,7 +106,7 @@ class AudioJudge:
         if not leader:
             return pending.result()
         try:
-            verdict = judge_url(url)
+            verdict, head = _judge(url, self._session())
             if head is not None and verdict.code not in _UNCACHED:
                 self._remember(url, head, verdict)
             pending.set_result(verdict)
@@ -116,7 +119,7 @@ class AudioJudge:
                 del self._pending[url]
 
     def _session(self) -> requests.Session:
-        """This thread's session for HEAD requests (keep-alive where the host allows it)."""
+        """This thread's session (keep-alive where the host allows it)."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -140,28 +143,34 @@ class AudioJudge:
 
 def judge_url(url: str) -> AudioVerdict:
     """Download ``url`` into a temporary directory and inspect it (no cache)."""
+    return _judge(url)[0]
+
+
+def _judge(url: str, session: requests.Session | None = None) -> tuple[AudioVerdict, _Head | None]:
+    """The verdict on ``url``, and the download's validators (None: nothing to cache by)."""
     from audioprep import fetch, inspect
 
     shown = redact_url(url)
     quick = inspect.InspectOptions(quick=True, jobs=1)  # the API reads metadata, not audio
     with tempfile.TemporaryDirectory(prefix="audioprep-sandbox-") as tmp:
         try:
-            result = fetch.fetch(url, Path(tmp))
+            result = fetch.fetch(url, Path(tmp), session=session)
         except Exception:
             log.exception("audio download of %s crashed", shown)
-            return AudioVerdict(Code.AUDIO_UNPROCESSABLE, detail="download crashed")
+            return AudioVerdict(Code.AUDIO_UNPROCESSABLE, detail="download crashed"), None
         if not result.ok or result.path is None:
             code = _as_code(result.api_code) or Code.AUDIO_DOWNLOAD_FAILED
-            return AudioVerdict(code, detail=f"download: {result.problem}")
+            return AudioVerdict(code, detail=f"download: {result.problem}"), None
         try:
             inspection = inspect.inspect_file(
                 result.path, options=quick, display_name=_file_name(url)
             )
         except Exception:
             log.exception("audio inspection of %s crashed", shown)
-            return AudioVerdict(Code.AUDIO_PROBLEM, detail="inspection crashed")
+            return AudioVerdict(Code.AUDIO_PROBLEM, detail="inspection crashed"), None
     detail = f"{inspection.verdict}: {inspection.format}, {inspection.duration_s} s"
-    return AudioVerdict(_as_code(inspection.api_code), inspection.duration_s, detail)
+    verdict = AudioVerdict(_as_code(inspection.api_code), inspection.duration_s, detail)
+    return verdict, _validators(dict(result.cache_headers))
 
 
 def _file_name(url: str) -> str:
@@ -188,13 +197,19 @@ def _head(session: requests.Session, url: str) -> _Head | None:
     except requests.RequestException:
         return None
     with response:
-        headers = response.headers
-        if response.status_code != 200 or "no-store" in headers.get("Cache-Control", ""):
+        if response.status_code != 200:
             return None
-        etag = headers.get("ETag", "")
-        modified = headers.get("Last-Modified", "")
-        validators = (etag, modified, headers.get("Content-Length", ""))
-        max_age = _max_age(headers.get("Cache-Control", ""))
+        return _validators(response.headers)
+
+
+def _validators(headers: Mapping[str, str]) -> _Head | None:
+    """ETag, Last-Modified, Content-Length and max-age of an answer; None when uncacheable."""
+    if "no-store" in headers.get("Cache-Control", ""):
+        return None
+    etag = headers.get("ETag", "")
+    modified = headers.get("Last-Modified", "")
+    validators = (etag, modified, headers.get("Content-Length", ""))
+    max_age = _max_age(headers.get("Cache-Control", ""))
     return _Head(validators, max_age) if etag or modified else None
 
 
