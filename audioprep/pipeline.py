@@ -371,7 +371,11 @@ class Runner:
         self.progress = progress
         self.stop = threading.Event()
         self.results: dict[int, ItemResult] = {}
+        self.config = self._config()
         self.tasks = [self._task(item) for item in self.items]
+        if context.state is not None:
+            rows = [(i.source_id, i.shown, None, i.output, None) for i in self.items]
+            context.state.note_items(rows)
         self._lock = threading.Lock()
         self._done = self._failed = 0
         self._shown = {item.source_id: item.shown for item in self.items}
@@ -383,7 +387,6 @@ class Runner:
         if state is not None:
             markers = state.markers(item.source_id)
             overwrite = state.item_output(item.source_id) == item.output
-            state.note_item(item.source_id, item.shown, output=item.output)
         return ItemTask(
             index=item.index,
             source=item.source,
@@ -391,7 +394,7 @@ class Runner:
             source_id=item.source_id,
             name=item.name,
             output=item.output,
-            config=self._config(),
+            config=self.config,
             overwrite=overwrite,
             markers=markers,
             submit=self._submit_key(item),
@@ -517,13 +520,18 @@ class Runner:
         if env is not None and wait and sent_now:  # earlier runs' postbacks went elsewhere
             message_ids = {m for sub in sent_now for m in sub.message_ids}
             complete = env.wait_for_calls(message_ids, self.options.wait_for_calls_s)
-        return {
-            index: submitter.calls(
-                sub.base_job_id or "",
-                lookup=not complete or sub.outcome.status is StageStatus.REUSED,
-            )
-            for index, sub in jobs.items()
+        asked: dict[bool, list[str]] = {
+            True: [],
+            False: [],
+        }  # lookup or not: the calls of each group, read at once
+        for sub in jobs.values():
+            lookup = not complete or sub.outcome.status is StageStatus.REUSED
+            asked[lookup].append(sub.base_job_id or "")
+        known = {
+            **submitter.calls_of(asked[False], lookup=False),
+            **submitter.calls_of(asked[True], lookup=True),
         }
+        return {index: known.get(sub.base_job_id or "", ()) for index, sub in jobs.items()}
 
     def report(self, item: PlannedItem, calls: tuple[CallResult, ...]) -> ItemReport:
         """The item's final report (with its calls)."""

@@ -26,7 +26,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +38,9 @@ from audioprep.runmodel import Stage
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
+#: An item as :meth:`RunState.note_items` takes it: source_id, source as shown,
+#: content SHA-256, output path, status (None: keep what is stored).
+ItemRow = tuple[str, str, str | None, str | None, str | None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -186,14 +189,19 @@ class RunState:
         status: str | None = None,
     ) -> None:
         """Remember an item (as shown, never with a URL's query), its content and result."""
+        self.note_items([(source_id, source, content_sha256, output, status)])
+
+    def note_items(self, rows: Iterable[ItemRow]) -> None:
+        """:meth:`note_item` for many items, in one transaction."""
+        now = time.time()
         with self._lock, self._conn:
-            self._conn.execute(
+            self._conn.executemany(
                 "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source_id) DO UPDATE"
                 " SET source = excluded.source,"
                 " content_sha256 = COALESCE(excluded.content_sha256, content_sha256),"
                 " output = COALESCE(excluded.output, output),"
                 " status = COALESCE(excluded.status, status), updated_at = excluded.updated_at",
-                (source_id, source, content_sha256, output, status, time.time()),
+                [(*row, now) for row in rows],
             )
 
     def item_output(self, source_id: str) -> str | None:

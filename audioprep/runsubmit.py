@@ -271,10 +271,17 @@ class Submitter:
         """What each call of the job (and the jobs split from it) did, as known now: from the
         journal and the postbacks, and with ``lookup`` (where the target allows it) from the
         API's lookup endpoints too."""
-        from audioprep.status import StatusQuery, job_status
+        return self.calls_of([base_job_id], lookup=lookup).get(base_job_id, ())
 
+    def calls_of(
+        self, base_job_ids: Sequence[str], *, lookup: bool = False
+    ) -> dict[str, tuple[CallResult, ...]]:
+        """:meth:`calls` for many jobs, reading the journal and the postbacks once."""
+        from audioprep.status import StatusQuery, job_statuses
+
+        if not base_job_ids:
+            return {}
         query = StatusQuery(
-            job_id=base_job_id,
             journal=self.target.journal,
             postbacks_db=self.target.postbacks_db,
             lookup=lookup and self.target.lookup,
@@ -282,11 +289,14 @@ class Submitter:
             api_token=self.target.api_token,
         )
         try:
-            report = job_status(query)
+            reports = job_statuses(query, base_job_ids)
         except AudioprepError as exc:
-            log.info("calls of %s: %s", base_job_id, exc.message)
-            return ()
-        return tuple(_call(call) for job in report.jobs for call in job.calls)
+            log.info("calls of %d job(s): %s", len(base_job_ids), exc.message)
+            return {}
+        return {
+            job_id: tuple(_call(call) for job in report.jobs for call in job.calls)
+            for job_id, report in reports.items()
+        }
 
 
 def _one_job(options: SubmitOptions, job: PlannedJob) -> SubmitOptions:

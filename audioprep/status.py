@@ -173,8 +173,45 @@ def job_status(query: StatusQuery) -> StatusReport:
     """The report for ``query``: journal, stored postbacks and (optionally) lookups merged."""
     kind, ident = query.selector()
     check_id(kind, ident)
-    entries = _entries(query, kind, ident)
-    events = _stored_events(query, kind, ident, entries)
+    with _Sources(query) as sources:
+        return _report(query, kind, ident, sources)
+
+
+def job_statuses(query: StatusQuery, job_ids: Sequence[str]) -> dict[str, StatusReport]:
+    """:func:`job_status` for each of ``job_ids`` (the ids in ``query`` are ignored; where to
+    look and whether to ask the API are shared), reading the journal and the postback store
+    through one connection each. Ids that break the API's rules are left out."""
+    valid = [job_id for job_id in job_ids if rules.job_id_ok(job_id)]
+    with _Sources(query) as sources:
+        return {job_id: _report(query, "job_id", job_id, sources) for job_id in valid}
+
+
+class _Sources:
+    """The journal and the postback store of a query, opened read-only once (None: absent)."""
+
+    def __init__(self, query: StatusQuery) -> None:
+        self.journal_path = Path(query.journal) if query.journal else journal_mod.default_path()
+        store = Path(query.postbacks_db) if query.postbacks_db else postbacks_mod.default_path()
+        self.store_path = store
+        self.journal: Journal | None = None
+        self.store: PostbackStore | None = None
+
+    def __enter__(self) -> _Sources:
+        if self.journal_path.is_file():
+            self.journal = Journal(self.journal_path, read_only=True)
+        if self.store_path.is_file():
+            self.store = PostbackStore(self.store_path, read_only=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for opened in (self.journal, self.store):
+            if opened is not None:
+                opened.close()
+
+
+def _report(query: StatusQuery, kind: str, ident: str, sources: _Sources) -> StatusReport:
+    entries = _entries(sources.journal, kind, ident)
+    events = _stored_events(sources.store, kind, ident, entries)
     notes: list[str] = []
     if query.lookup:
         events += _looked_up(query, kind, ident, entries, events, notes)
@@ -184,23 +221,20 @@ def job_status(query: StatusQuery) -> StatusReport:
     return StatusReport(kind, ident, tuple(jobs), tuple(notes))
 
 
-def _entries(query: StatusQuery, kind: str, ident: str) -> list[Entry]:
-    path = Path(query.journal) if query.journal else journal_mod.default_path()
-    if not path.is_file():
+def _entries(journal: Journal | None, kind: str, ident: str) -> list[Entry]:
+    if journal is None:
         return []
-    with Journal(path, read_only=True) as journal:
-        if kind == "job_id":
-            return journal.by_job_id(ident)
-        if kind == "api_job_id":
-            return journal.by_api_job_id(ident)
-        return journal.by_message_id(ident)
+    if kind == "job_id":
+        return journal.by_job_id(ident)
+    if kind == "api_job_id":
+        return journal.by_api_job_id(ident)
+    return journal.by_message_id(ident)
 
 
 def _stored_events(
-    query: StatusQuery, kind: str, ident: str, entries: Sequence[Entry]
+    store: PostbackStore | None, kind: str, ident: str, entries: Sequence[Entry]
 ) -> list[CallEvent]:
-    path = Path(query.postbacks_db) if query.postbacks_db else postbacks_mod.default_path()
-    if not path.is_file():
+    if store is None:
         return []
     api_job_ids = {e.api_job_id for e in entries if e.api_job_id}
     client_job_ids = {e.job_id for e in entries}
@@ -211,10 +245,9 @@ def _stored_events(
         api_job_ids.add(ident)
     else:
         message_ids.add(ident)
-    with PostbackStore(path, read_only=True) as store:
-        found = store.events(
-            api_job_ids=api_job_ids, client_job_ids=client_job_ids, message_ids=message_ids
-        )
+    found = store.events(
+        api_job_ids=api_job_ids, client_job_ids=client_job_ids, message_ids=message_ids
+    )
     if kind == "message_id":
         found = [event for event in found if event.message_id == ident]
     return found
