@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from audioprep import __version__, rules
+from audioprep import __version__, rules, sessions
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.fetch import redact_url
 from audioprep.rules import Code
@@ -441,7 +441,7 @@ class VoiceClient:
 
 
 def _session(token: str) -> requests.Session:
-    session = requests.Session()
+    session = sessions.session()
     no_retries = Retry(
         total=0, connect=0, read=0, redirect=0, status=0, other=0, raise_on_status=False
     )

@@ -34,7 +34,7 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
-from audioprep import __version__
+from audioprep import __version__, sessions
 from audioprep.errors import UsageError
 from audioprep.models import Problem, Severity
 from audioprep.rules import MAX_AUDIO_BYTES, Code, safe_name
@@ -285,7 +285,7 @@ def fetch(
     job = _Job(url, dest, options)
     if session is not None:
         return job.run(session)
-    with requests.Session() as own:
+    with sessions.session() as own:
         return job.run(own)
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from audioprep import __version__
+from audioprep import __version__, sessions
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable, UsageError
 from audioprep.fetch import redact_url
 from audioprep.models import Problem, Severity
@@ -184,10 +184,19 @@ def make_s3_client(options: UploadOptions) -> Any:
     working.
     """
     import boto3
+
+    session = boto3.session.Session(region_name=options.region)
+    return session.client("s3", endpoint_url=options.endpoint_url, config=s3_config(options))
+
+
+def s3_config(options: UploadOptions) -> Any:
+    """The botocore ``Config`` of every S3 client audioprep makes for ``options``: SigV4,
+    path-style for custom endpoints, our timeouts and retries, checksums only where asked,
+    and no proxy for a loopback endpoint (:mod:`audioprep.sessions`)."""
     from botocore.config import Config
 
     style = options.path_style if options.path_style is not None else bool(options.endpoint_url)
-    config = Config(
+    return Config(
         signature_version="s3v4",
         s3={"addressing_style": "path" if style else "auto"},
         connect_timeout=options.connect_timeout,
@@ -196,9 +205,8 @@ def make_s3_client(options: UploadOptions) -> Any:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         user_agent_extra=f"audioprep/{__version__}",
+        proxies=sessions.botocore_proxies(options.endpoint_url),
     )
-    session = boto3.session.Session(region_name=options.region)
-    return session.client("s3", endpoint_url=options.endpoint_url, config=config)
 
 
 @contextmanager

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from audioprep import __version__, hosting
+from audioprep import hosting
 from audioprep.hosting import PublicMode, UploadOptions, UploadResult
 from audioprep.s3public import anonymous_session
 
@@ -63,22 +63,12 @@ def make_client(target: HostingTarget) -> Any:
     if target.credentials is None:
         return hosting.make_s3_client(options)
     import boto3
-    from botocore.config import Config
 
     key, secret = target.credentials
     session = boto3.session.Session(
         aws_access_key_id=key, aws_secret_access_key=secret, region_name=target.region
     )
-    config = Config(
-        signature_version="s3v4",
-        s3={"addressing_style": "path"},
-        connect_timeout=options.connect_timeout,
-        read_timeout=options.timeout,
-        retries={"mode": "standard", "max_attempts": options.max_attempts},
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        user_agent_extra=f"audioprep/{__version__}",
-    )
+    config = hosting.s3_config(replace(options, path_style=True))
     return session.client("s3", endpoint_url=target.endpoint_url, config=config)
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from audioprep import check, rules
+from audioprep import check, rules, sessions
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable
 from audioprep.fetch import FetchOptions, redact_text
 from audioprep.fix import FixOptions
@@ -332,9 +332,7 @@ def _http_session() -> Any:
     """This thread's HTTP session for downloads (kept alive between items)."""
     session = getattr(_local, "http", None)
     if session is None:
-        import requests
-
-        session = _local.http = requests.Session()
+        session = _local.http = sessions.session()
     return session
 
 

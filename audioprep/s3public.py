@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from audioprep import __version__
+from audioprep import __version__, sessions
 from audioprep.fetch import NoCredentials
 from audioprep.models import Problem
 from audioprep.s3urls import policy_snippet, policy_statement
@@ -58,7 +58,7 @@ class Verification:
 
 def anonymous_session() -> requests.Session:
     """An HTTP session that sends no credentials of any kind, like the Voice API's fetcher."""
-    session = requests.Session()
+    session = sessions.session()
     session.auth = NoCredentials()
     session.headers["User-Agent"] = f"audioprep/{__version__} (anonymous check)"
     session.headers["Accept-Encoding"] = "identity"  # compare the object as stored

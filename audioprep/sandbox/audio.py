@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from audioprep import sessions
 from audioprep.fetch import redact_url
 from audioprep.rules import Code
 
@@ -122,7 +123,7 @@ class AudioJudge:
         """This thread's session (keep-alive where the host allows it)."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = sessions.session()
         return session
 
     def _entry(self, url: str) -> _Entry | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import requests
 
-from audioprep import __version__
+from audioprep import __version__, sessions
 from audioprep.fetch import redact_url
 from audioprep.sandbox.store import PostbackRecord, Store
 
@@ -164,7 +164,7 @@ class PostbackDispatcher:
         """This delivery thread's session: one connection per receiver, kept alive."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = sessions.session()
         return session
 
     def _post(self, record: PostbackRecord) -> str | None:
