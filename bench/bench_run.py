@@ -37,15 +37,16 @@ what to compare. After the changes of the 2026-11-27 session (below)::
 
 Two other 20 s runs that day, without the last two commits (which do not touch the hot
 path), gave medians of 1.54 and 1.67 (the previous session's code: 2.03): the 1.5x target is
-met on the median only about half the time for 20 s prompts, comfortably for 60 s ones. The run is CPU-bound (both cores busy);
-its CPU, measured with ``getrusage`` on a 20 s run: ffmpeg 14.6-16.6 s against bare ffmpeg's
-16-18 s (the voice profile's LAME ``-q 7`` saves more than the resampling and measuring
-cost), and 7-9 s of Python, about 60 ms per item plus ~1 s of start-up. Of that Python, by
-GIL samples (py-spy ``--gil``): uploading (boto3 PutObject and the anonymous verification GET)
-~15 %, the fix's own work (parsing ffmpeg's report, the MP3 gain edit, re-inspecting the
-output) ~14 %, moto answering S3 requests ~10 % and starting (import, app) ~10 %, imports of
-audioprep and its libraries ~8 %, submitting (journal, POST) ~7 %, the sandbox judging each
-file ~6 %, downloading the sources ~5 %, postbacks sent and received ~7 %.
+met on the median only about half the time for 20 s prompts, comfortably for 60 s ones.
+
+The run is CPU-bound (both cores busy); its CPU, measured with ``getrusage`` on a 20 s run:
+ffmpeg 14.6-16.6 s against bare ffmpeg's 16-18 s (the voice profile's LAME ``-q 7`` saves more
+than the resampling and measuring cost), and 7-9 s of Python, about 60 ms per item plus ~1 s of
+start-up. Of that Python, by GIL samples (py-spy ``--gil``): uploading (boto3 PutObject and the
+anonymous verification GET) ~15 %, the fix's own work (parsing ffmpeg's report, the MP3 gain
+edit, re-inspecting the output) ~14 %, moto answering S3 requests ~10 % and starting (import,
+app) ~10 %, imports of audioprep and its libraries ~8 %, submitting (journal, POST) ~7 %, the
+sandbox judging each file ~6 %, downloading the sources ~5 %, postbacks sent and received ~7 %.
 
 What the session changed, largest effect first: the fix no longer decodes its own MP3 again
 (it measures what it encodes; ``docs/fix.md``), a ``--jobs`` slot is held only while an
