@@ -13,7 +13,7 @@ This module owns starting, wiring and stopping three local services inside the p
   served;
 * the **Voice API sandbox** (:class:`audioprep.sandbox.Sandbox`), which downloads each hosted
   file from that S3 and judges it like the real service, with time compressed (a minute of
-  ringing takes 0.3 s) so that calls finish while the run is still there to see them;
+  ringing takes 0.12 s) so that calls finish while the run is still there to see them;
 * a **postback receiver** (:class:`audioprep.postbacks.PostbackServer`) given to every job as
   its ``callback_url``.
 
@@ -50,7 +50,7 @@ TOKEN = "sandbox-token"
 #: Fake, for the local S3 only: moto checks nothing, boto3 wants something to sign with.
 _CREDENTIALS = ("AKIAAUDIOPREPSANDBOX0", "audioprep-sandbox-not-a-secret")
 #: Real seconds per simulated second of a call.
-TIME_SCALE = 0.005
+TIME_SCALE = 0.002
 
 
 @dataclass(frozen=True, slots=True)
