@@ -183,10 +183,7 @@ def analysis_filter(
     tell whose report is whose.
     """
     t = TAG
-    silence = (
-        f"silencedetect@{t}=noise={options.silence_threshold_dbfs + _GAIN_DB:g}dB"
-        f":duration={options.min_silence_s:g}"
-    )
+    silence = _silence_filter(options)
     if options.precise:
         loudness = f"ebur128@{t}=framelog=verbose:peak=true,asetnsamples@{t}=n=16384:p=0"
     else:
@@ -196,7 +193,20 @@ def analysis_filter(
             f"aformat@{t}=channel_layouts=mono,asetnsamples@{t}=n={rate}:p=0,"
             f"ebur128@{t}=framelog=verbose"
         )
-    return f"[{source}]volume@{t}={_GAIN_DB:.2f}dB,volumedetect@{t},{loudness},{silence}[{sink}]"
+    return f"[{source}]{_LEVEL_FILTERS},{loudness},{silence}[{sink}]"
+
+
+#: Peak, RMS, clipped samples and the sample count: ``volumedetect`` behind the level shift
+#: that puts the clipping line on the edge of its top bin (every later reading is corrected).
+_LEVEL_FILTERS = f"volume@{TAG}={_GAIN_DB:.2f}dB,volumedetect@{TAG}"
+
+
+def _silence_filter(options: AnalyseOptions) -> str:
+    """``silencedetect``, its threshold moved by the level shift it sits behind."""
+    return (
+        f"silencedetect@{TAG}=noise={options.silence_threshold_dbfs + _GAIN_DB:g}dB"
+        f":duration={options.min_silence_s:g}"
+    )
 
 
 def tap_chain(options: AnalyseOptions = AnalyseOptions()) -> str:
@@ -211,12 +221,9 @@ def tap_chain(options: AnalyseOptions = AnalyseOptions()) -> str:
     """
     t = TAG
     rate = options.analysis_rate
-    return (
-        f"volume@{t}={_GAIN_DB:.2f}dB,volumedetect@{t},asetnsamples@{t}=n={rate}:p=0,"
-        f"ebur128@{t}=framelog=verbose,silencedetect@{t}=noise="
-        f"{options.silence_threshold_dbfs + _GAIN_DB:g}dB:duration={options.min_silence_s:g},"
-        f"volume@{t}_restore={-_GAIN_DB:.2f}dB"
-    )
+    loudness = f"asetnsamples@{t}=n={rate}:p=0,ebur128@{t}=framelog=verbose"
+    restore = f"volume@{t}_restore={-_GAIN_DB:.2f}dB"
+    return f"{_LEVEL_FILTERS},{loudness},{_silence_filter(options)},{restore}"
 
 
 def split_filter(

@@ -310,7 +310,7 @@ def _fetch_url(run: ItemRun) -> StageOutcome:
         run.task.source,
         Path(run.config.work_dir) / "incoming",
         FetchOptions(keep_other_audio=True),
-        session=_http_session(),
+        session=_downloads.get(),
     )
     if not got.ok or got.path is None or got.sha256 is None:
         reason = got.problem.message if got.problem else "the download failed"
@@ -325,15 +325,8 @@ def _fetch_url(run: ItemRun) -> StageOutcome:
     return outcome(Stage.FETCH, StageStatus.DONE, message, sha256=got.sha256, size=got.size)
 
 
-_local = threading.local()
-
-
-def _http_session() -> Any:
-    """This thread's HTTP session for downloads (kept alive between items)."""
-    session = getattr(_local, "http", None)
-    if session is None:
-        session = _local.http = sessions.session()
-    return session
+#: Each worker thread's HTTP session for downloads (kept alive between items).
+_downloads = sessions.PerThread()
 
 
 def _file_under_name(path: Path, sha256: str, run: ItemRun) -> Path:

@@ -267,16 +267,12 @@ class Submitter:
 
     # --- calls ---------------------------------------------------------------------------
 
-    def calls(self, base_job_id: str, *, lookup: bool = False) -> tuple[CallResult, ...]:
-        """What each call of the job (and the jobs split from it) did, as known now: from the
-        journal and the postbacks, and with ``lookup`` (where the target allows it) from the
-        API's lookup endpoints too."""
-        return self.calls_of([base_job_id], lookup=lookup).get(base_job_id, ())
-
     def calls_of(
         self, base_job_ids: Sequence[str], *, lookup: bool = False
     ) -> dict[str, tuple[CallResult, ...]]:
-        """:meth:`calls` for many jobs, reading the journal and the postbacks once."""
+        """What each call of each job (and of the jobs split from it) did, as known now: from
+        the journal and the postbacks (read once for all jobs), and with ``lookup`` (where the
+        target allows it) from the API's lookup endpoints too."""
         from audioprep.status import StatusQuery, job_statuses
 
         if not base_job_ids:

@@ -87,6 +87,7 @@ class LocalS3:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
         self.url = ""
+        self._host, self._port = "127.0.0.1", 0
         self._socket: socket.socket | None = None
         self._server: Any = None
         self._ready = threading.Event()
@@ -101,8 +102,8 @@ class LocalS3:
                 hint="pip install 'audioprep[sandbox]'",
             )
         self._socket = socket.create_server(("127.0.0.1", 0))
-        host, port = self._socket.getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self._host, self._port = self._socket.getsockname()[:2]
+        self.url = f"http://{self._host}:{self._port}"
         self._thread = threading.Thread(target=self._serve, name="sandbox-s3", daemon=True)
         self._thread.start()
         return self.url
@@ -128,12 +129,13 @@ class LocalS3:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
         app = create_backend_app("s3")
-        answer = Client(app).put(f"/{self.bucket}", headers={"Host": self.url.split("//")[1]})
+        host = f"{self._host}:{self._port}"
+        answer = Client(app).put(f"/{self.bucket}", headers={"Host": host})
         if answer.status_code != 200:
             raise ServiceUnavailable(f"the local S3 refused to create the bucket: {answer.status}")
         assert self._socket is not None
-        host, port = self._socket.getsockname()[:2]
-        return make_server(host, port, app, threaded=True, fd=self._socket.fileno())
+        fd = self._socket.fileno()
+        return make_server(self._host, self._port, app, threaded=True, fd=fd)
 
     def wait(self, timeout_s: float = 60.0) -> None:
         """Block until the S3 serves; raise what stopped it from starting."""

@@ -7,13 +7,15 @@ except for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``): a proxy wou
 sandbox and a postback receiver, all on 127.0.0.1) failed on any machine with a proxy set and
 no ``NO_PROXY`` for 127.0.0.1, which is most corporate laptops.
 
-Every :class:`requests.Session` audioprep makes comes from :func:`session`; every boto3
-client's ``Config(proxies=...)`` from :func:`botocore_proxies`.
+Every :class:`requests.Session` audioprep makes comes from :func:`session` (or, one per
+thread, from a :class:`PerThread`); every boto3 client's ``Config(proxies=...)`` from
+:func:`botocore_proxies`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +52,21 @@ class Session(requests.Session):
 def session() -> requests.Session:
     """A new session following this module's rule."""
     return Session()
+
+
+class PerThread:
+    """One :func:`session` per thread, made on first use: a session's connection pool may not
+    be shared across threads, and keeping one per thread keeps its connections alive."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self) -> requests.Session:
+        """This thread's session."""
+        found: requests.Session | None = getattr(self._local, "session", None)
+        if found is None:
+            found = self._local.session = session()
+        return found
 
 
 def botocore_proxies(endpoint_url: str | None) -> dict[str, str] | None:

@@ -81,7 +81,7 @@ class AudioJudge:
         self._cache_size = cache_size
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._sessions = sessions.PerThread()  # keep-alive where the host allows it
         self._pending: dict[str, Future[AudioVerdict]] = {}
 
     def __call__(self, url: str) -> AudioVerdict:
@@ -91,7 +91,7 @@ class AudioJudge:
         if entry is not None:
             if time.monotonic() < entry.fresh_until:
                 return entry.verdict
-            head = _head(self._session(), url)
+            head = _head(self._sessions.get(), url)
             if head is not None and entry.head.validators == head.validators:
                 self._remember(url, head, entry.verdict)
                 return entry.verdict
@@ -107,7 +107,7 @@ class AudioJudge:
         if not leader:
             return pending.result()
         try:
-            verdict, head = _judge(url, self._session())
+            verdict, head = _judge(url, self._sessions.get())
             if head is not None and verdict.code not in _UNCACHED:
                 self._remember(url, head, verdict)
             pending.set_result(verdict)
@@ -118,13 +118,6 @@ class AudioJudge:
         finally:
             with self._lock:
                 del self._pending[url]
-
-    def _session(self) -> requests.Session:
-        """This thread's session (keep-alive where the host allows it)."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = sessions.session()
-        return session
 
     def _entry(self, url: str) -> _Entry | None:
         with self._lock:

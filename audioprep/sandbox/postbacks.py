@@ -60,7 +60,7 @@ class PostbackDispatcher:
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._timeout_s = timeout_s
-        self._local = threading.local()  # each delivery thread keeps its own connections
+        self._sessions = sessions.PerThread()  # one connection per receiver, kept alive
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sandbox-postback")
         self._cond = threading.Condition()
         self._heap: list[_Due] = []
@@ -160,18 +160,11 @@ class PostbackDispatcher:
                 self._push(due, record, then)
                 self._cond.notify_all()
 
-    def _session(self) -> requests.Session:
-        """This delivery thread's session: one connection per receiver, kept alive."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = sessions.session()
-        return session
-
     def _post(self, record: PostbackRecord) -> str | None:
         """One attempt; None on a 2xx answer, else what went wrong."""
         data = json.dumps(record.body).encode("utf-8")
         try:
-            response = self._session().post(
+            response = self._sessions.get().post(
                 record.url,
                 data=data,
                 headers=_HEADERS,
