@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 from audioprep import decode, ffmpeg
@@ -52,9 +53,19 @@ class Capabilities:
     soxr: bool  # aresample=resampler=soxr
 
 
-@functools.cache
+_capabilities_lock = threading.Lock()
+
+
 def capabilities() -> Capabilities:
-    """Read ``ffmpeg -version`` once: the version line and whether libsoxr is built in."""
+    """Read ``ffmpeg -version`` once per process: the version line and whether libsoxr is
+    built in. Thread-safe: a run's workers that need it at the same moment wait for one read
+    instead of each starting an ffmpeg of their own."""
+    with _capabilities_lock:
+        return _read_capabilities()
+
+
+@functools.cache
+def _read_capabilities() -> Capabilities:
     proc = ffmpeg.run(["-version"], timeout=30)
     text = proc.stdout.decode("utf-8", "replace")
     first = text.splitlines()[0] if text else ""

@@ -105,7 +105,8 @@ def run(
     :func:`limit` it first waits for a free slot.
     """
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
-    log.debug("running %s", shlex.join(cmd))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("running %s", shlex.join(cmd))
     slot = _slots or contextlib.nullcontext()
     try:
         with slot:

@@ -77,3 +77,16 @@ def test_the_previous_limit_comes_back_and_nonsense_is_refused() -> None:
     assert ffmpeg._slots is None
     with pytest.raises(ValueError), ffmpeg.limit(0):
         pass
+
+
+def test_workers_asking_for_the_capabilities_together_start_one_ffmpeg(sleeper: Path) -> None:
+    from audioprep import convert
+
+    convert._read_capabilities.cache_clear()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            found = set(pool.map(lambda _: convert.capabilities(), range(6)))
+    finally:
+        convert._read_capabilities.cache_clear()
+    assert len(found) == 1
+    assert sleeper.read_text().count(" 1\n") == 1  # one process started, not one per worker
