@@ -270,9 +270,17 @@ def _client_error(exc: Any, options: UploadOptions) -> AudioprepError:
 class _Run:
     """One run's S3 client, anonymous HTTP session and bucket facts (looked up once)."""
 
-    def __init__(self, options: UploadOptions, client: Any, http: requests.Session) -> None:
+    def __init__(
+        self,
+        options: UploadOptions,
+        client: Any,
+        http: requests.Session,
+        checked: tuple[str | None] | None = None,
+    ) -> None:
+        """``checked``: ``(region,)`` when the caller already checked the bucket
+        (:func:`bucket_region`); otherwise it is checked and its region learnt here."""
         self.options, self.client, self.http = options, client, http
-        self.region = _bucket_region(client, options)
+        self.region = checked[0] if checked is not None else bucket_region(client, options)
         self._acls: tuple[bool | None] | None = None
 
     def url_for(self, key: str) -> str:
@@ -344,7 +352,7 @@ def _checked(options: UploadOptions) -> UploadOptions:
     return replace(options, public_mode=mode)
 
 
-def _bucket_region(client: Any, options: UploadOptions) -> str | None:
+def bucket_region(client: Any, options: UploadOptions) -> str | None:
     """Check the bucket exists (fails fast) and learn its region for the public URL."""
     from botocore.exceptions import ClientError
 

@@ -75,18 +75,20 @@ def make_client(target: HostingTarget) -> Any:
 class Uploader:
     """An S3 client, an anonymous session and the bucket's facts, looked up once.
 
-    ``client`` is shared (boto3 clients are thread-safe; building one costs more than a small
-    upload); the anonymous session is the uploader's own. Raises
+    ``shared`` (the client and the bucket's region) is shared by all threads (boto3 clients
+    are thread-safe; building one costs more than a small upload); the anonymous session is
+    the uploader's own. Raises
     :class:`~audioprep.errors.ConfigError` / :class:`~audioprep.errors.ServiceUnavailable` on
     creation when the bucket cannot be used, like ``audioprep upload`` does.
     """
 
-    def __init__(self, target: HostingTarget, client: Any = None) -> None:
+    def __init__(self, target: HostingTarget, shared: SharedClient | None = None) -> None:
         # hosting's run object is private; this is the one place outside hosting.py using it.
         self.options = hosting._checked(target.upload_options())
         with hosting.s3_errors(self.options):
+            shared = shared or SharedClient.for_target(target)
             self._http = anonymous_session()
-            self._run = hosting._Run(self.options, client or make_client(target), self._http)
+            self._run = hosting._Run(self.options, shared.client, self._http, (shared.region,))
 
     def upload(self, path: Path) -> UploadResult:
         """Upload (or reuse), publish and verify one file; per-file failures are data."""
@@ -98,14 +100,30 @@ class Uploader:
         self._http.close()
 
 
+@dataclass(frozen=True, slots=True)
+class SharedClient:
+    """A target's client and its bucket's region, checked once for all of a run's threads."""
+
+    client: Any
+    region: str | None
+
+    @classmethod
+    def for_target(cls, target: HostingTarget) -> SharedClient:
+        """Build the client and check the bucket (raises like ``audioprep upload``)."""
+        options = hosting._checked(target.upload_options())
+        with hosting.s3_errors(options):
+            client = make_client(target)
+            return cls(client, hosting.bucket_region(client, options))
+
+
 _local = threading.local()
-_clients: dict[HostingTarget, Any] = {}
+_clients: dict[HostingTarget, SharedClient] = {}
 _clients_lock = threading.Lock()
 
 
 def uploader_for(target: HostingTarget) -> Uploader:
     """This thread's uploader for ``target`` (made on first use, around the process's one
-    client for the target)."""
+    client and bucket check for the target)."""
     cache: dict[HostingTarget, Uploader] | None = getattr(_local, "uploaders", None)
     if cache is None:
         cache = _local.uploaders = {}
@@ -123,11 +141,9 @@ def release(target: HostingTarget) -> None:
         _clients.pop(target, None)
 
 
-def _client(target: HostingTarget) -> Any:
+def _client(target: HostingTarget) -> SharedClient:
     with _clients_lock:
-        client = _clients.get(target)
-        if client is None:
-            options = hosting._checked(target.upload_options())
-            with hosting.s3_errors(options):
-                client = _clients[target] = make_client(target)
-        return client
+        shared = _clients.get(target)
+        if shared is None:
+            shared = _clients[target] = SharedClient.for_target(target)
+        return shared
