@@ -2,15 +2,15 @@
 
 This module owns starting, wiring and stopping three local services inside the process:
 
-* a **local S3** (:class:`LocalS3`: moto's S3 application served by werkzeug, ``127.0.0.1``,
-  a free port) with a fresh bucket; objects are made public with ACLs, which moto honours for
-  anonymous downloads. Its fake credentials are given to the run's own S3 client only
+* a **local S3** (:class:`LocalS3`: moto's S3 application on ``127.0.0.1``, a free port)
+  with a fresh bucket; objects are made public with ACLs, which moto honours for anonymous
+  downloads. Its fake credentials are given to the run's own S3 client only
   (:class:`audioprep.runhosting.HostingTarget`); the environment and the user's AWS files are
-  never read or changed. Importing moto and building its application takes about a second,
-  so that happens on a background thread while the first items are fetched and fixed: the
-  listening socket is bound first (the endpoint is known at once, and an early request waits
-  in its backlog), the bucket is created inside the process before the first request is
-  served;
+  never read or changed. Importing moto and building its application costs about half a
+  second of CPU, so it waits on a background thread for the first upload: the listening
+  socket is bound first (the endpoint is known at once, and the first request waits in its
+  backlog), and the first items' fetching and fixing, which start the run's ffmpeg
+  processes, do not compete with it for the interpreter;
 * the **Voice API sandbox** (:class:`audioprep.sandbox.Sandbox`), which downloads each hosted
   file from that S3 and judges it like the real service, with time compressed (a minute of
   ringing takes 0.12 s) so that calls finish while the run is still there to see them;
@@ -25,8 +25,10 @@ local S3 do not: they live as long as the process, so a re-run uploads again wha
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
+import select
 import socket
 import threading
 import time
@@ -76,12 +78,14 @@ class SandboxFiles:
 
 
 class LocalS3:
-    """moto's S3 on ``127.0.0.1``, with one empty bucket, started in the background.
+    """moto's S3 on ``127.0.0.1``, with one empty bucket, started when first needed.
 
-    :meth:`start` binds the socket and returns at once; a thread imports moto, builds its S3
-    application (served directly: moto's all-services dispatcher would look up the service on
-    every request), creates the bucket through that application in-process, then serves.
-    Requests sent meanwhile wait in the socket's backlog. :meth:`wait` re-raises a failure.
+    :meth:`start` binds the socket and returns at once. A thread waits for the first client
+    (or a :meth:`wait`), then imports moto, builds its S3 application (served directly: moto's
+    all-services dispatcher would look up the service on every request), creates the bucket
+    through that application in-process and serves it with keep-alive connections
+    (:func:`audioprep.serving.wsgi_server`). Requests sent meanwhile wait in the socket's
+    backlog. :meth:`wait` re-raises a failure; a run that never uploads never imports moto.
     """
 
     def __init__(self, bucket: str) -> None:
@@ -93,6 +97,9 @@ class LocalS3:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._wake_r: socket.socket | None = None  # a byte here: build now (or stop)
+        self._wake_w: socket.socket | None = None
 
     def start(self) -> str:
         """Bind, start serving in the background; the endpoint URL."""
@@ -104,41 +111,57 @@ class LocalS3:
         self._socket = socket.create_server(("127.0.0.1", 0))
         self._host, self._port = self._socket.getsockname()[:2]
         self.url = f"http://{self._host}:{self._port}"
+        self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, name="sandbox-s3", daemon=True)
         self._thread.start()
         return self.url
 
     def _serve(self) -> None:
+        if not self._first_use():
+            self._close_socket()
+            self._ready.set()
+            return
         try:
-            server = self._build()
+            app = self._build()
         except BaseException as exc:  # reported by wait(); the socket closes, clients see it
             self._error = exc
             self._close_socket()
             self._ready.set()
             return
-        from audioprep.serving import ServerThread
+        from audioprep.serving import wsgi_server
 
-        self._server = ServerThread(server)
+        assert self._socket is not None
+        self._server = wsgi_server(app, self._socket)
+        self._socket = None  # the server owns it now
         self._ready.set()
 
+    def _first_use(self) -> bool:
+        """Wait for the first client or a :meth:`wait`; False when stopped before either."""
+        assert self._socket is not None and self._wake_r is not None
+        select.select([self._socket, self._wake_r], [], [])
+        return not self._stopping
+
     def _build(self) -> Any:
-        """moto's S3 application with the bucket in it, and a werkzeug server on our socket."""
+        """moto's S3 application, with the bucket created in it."""
         from moto.moto_server.werkzeug_app import create_backend_app
-        from werkzeug.serving import make_server
         from werkzeug.test import Client
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request lines
         app = create_backend_app("s3")
         host = f"{self._host}:{self._port}"
         answer = Client(app).put(f"/{self.bucket}", headers={"Host": host})
         if answer.status_code != 200:
             raise ServiceUnavailable(f"the local S3 refused to create the bucket: {answer.status}")
-        assert self._socket is not None
-        fd = self._socket.fileno()
-        return make_server(self._host, self._port, app, threaded=True, fd=fd)
+        return app
+
+    def _wake(self) -> None:
+        if self._wake_w is not None:
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"x")
 
     def wait(self, timeout_s: float = 60.0) -> None:
-        """Block until the S3 serves; raise what stopped it from starting."""
+        """Start it now if no client has yet, and block until it serves; raise what stopped
+        it from starting."""
+        self._wake()
         if not self._ready.wait(timeout_s):
             raise ServiceUnavailable(f"the sandbox's local S3 did not start within {timeout_s:g} s")
         if self._error is not None:
@@ -149,15 +172,20 @@ class LocalS3:
     def stop(self) -> None:
         """Stop serving and close the socket (waits for a start in progress)."""
         if self._thread is not None:
+            self._stopping = True
+            self._wake()
             self._thread.join()
             self._thread = None
+        for end in (self._wake_r, self._wake_w):
+            if end is not None:
+                end.close()
+        self._wake_r = self._wake_w = None
         if self._server is not None:
             self._server.stop()
             self._server = None
         self._close_socket()
 
     def _close_socket(self) -> None:
-        # werkzeug serves a duplicate of this descriptor; ours is closed separately.
         if self._socket is not None:
             self._socket.close()
             self._socket = None

@@ -1,9 +1,10 @@
 """The ``--sandbox`` world's local S3 (:class:`audioprep.sandboxenv.LocalS3`), over real HTTP.
 
-It binds its socket at once and starts moto in the background, so these check what a run
-relies on: a request sent before moto serves waits in the backlog and succeeds against the
-bucket (created before the first request is served); a start that fails is reported and
-closes the socket instead of leaving clients waiting.
+It binds its socket at once and starts moto in the background when first needed, so these
+check what a run relies on: a request sent before moto serves waits in the backlog and succeeds
+against the bucket (created before the first request is served); a run that never uploads
+never builds moto; a start that fails is reported and closes the socket instead of leaving
+clients waiting; a client's requests share one keep-alive connection.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.sandboxenv import LocalS3
 
 BUCKET = "audioprep-sandbox-test"
+PUBLIC = {"x-amz-acl": "public-read"}
 
 
 def test_requests_sent_at_once_wait_for_moto_and_find_the_bucket() -> None:
@@ -64,3 +66,46 @@ def test_without_moto_the_sandbox_says_what_to_install(monkeypatch: pytest.Monke
     with pytest.raises(ConfigError) as caught:
         LocalS3(BUCKET).start()
     assert "audioprep[sandbox]" in (caught.value.hint or "")
+
+
+def test_moto_is_built_on_first_use_and_never_for_a_run_that_does_not_upload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[str] = []
+    real_build = LocalS3._build
+
+    def counted(self: LocalS3) -> Any:
+        builds.append(self.bucket)
+        return real_build(self)
+
+    monkeypatch.setattr(LocalS3, "_build", counted)
+    unused = LocalS3(BUCKET)
+    unused.start()
+    unused.stop()
+    assert builds == []
+    used = LocalS3(BUCKET)
+    url = used.start()
+    try:
+        assert requests.head(f"{url}/{BUCKET}", timeout=30).status_code == 200
+    finally:
+        used.stop()
+    assert builds == [BUCKET]
+
+
+def test_one_client_keeps_one_connection() -> None:
+    s3 = LocalS3(BUCKET)
+    url = s3.start()
+    try:
+        with requests.Session() as http:
+            for i in range(5):
+                key = f"{url}/{BUCKET}/p{i}.mp3"
+                put = http.put(key, data=b"x" * (i + 1), headers=PUBLIC, timeout=30)
+                assert put.status_code == 200
+                got = http.get(key, timeout=10)
+                assert got.content == b"x" * (i + 1)
+                assert got.headers.get("Connection", "").lower() != "close"
+            pools = http.get_adapter(url).poolmanager.pools
+            opened = [pools[key].num_connections for key in pools.keys()]  # noqa: SIM118 (no __iter__)
+            assert opened == [1]  # ten requests, one TCP connection
+    finally:
+        s3.stop()

@@ -16,11 +16,9 @@ import hmac
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +26,7 @@ from audioprep import __version__, rules
 from audioprep.rules import Code
 from audioprep.sandbox.options import FaultMode, Faults, FaultState
 from audioprep.sandbox.service import Reply, VoiceService
+from audioprep.serving import KeepAliveHandler, TrackingHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -107,72 +106,18 @@ class Backend:
     job_ids: Callable[[], list[str]]
 
 
-class SandboxHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that tracks its connections so that it can close them on stop."""
-
-    daemon_threads = True
-    request_queue_size = 128
+class SandboxHTTPServer(TrackingHTTPServer):
+    """The sandbox's HTTP server: keep-alive connections, closed on stop."""
 
     def __init__(self, address: tuple[str, int], backend: Backend) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
         self.backend = backend
-        self._cond = threading.Condition()
-        self._sockets: set[socket.socket] = set()
-        self._active = 0
-
-    def track(self, sock: socket.socket, *, add: bool) -> None:
-        """Remember (or forget) an open connection."""
-        with self._cond:
-            if add:
-                self._sockets.add(sock)
-            else:
-                self._sockets.discard(sock)
-
-    def in_progress(self, delta: int) -> None:
-        """Count requests being answered (+1 when one starts, -1 when it is done)."""
-        with self._cond:
-            self._active += delta
-            self._cond.notify_all()
-
-    def close_connections(self, grace_s: float = 5.0) -> None:
-        """Let requests in progress finish (up to ``grace_s``), then close every connection."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._active == 0, timeout=grace_s)
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A connection broke mid-request (client went away, stop): log, do not print."""
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server_version = f"audioprep-sandbox/{__version__}"
     sys_version = ""
-    timeout = 30.0  # idle keep-alive connections are closed after this
-    # One send per answer and no Nagle: headers and body written apart would otherwise wait
-    # for the client's delayed ACK (40 ms per request on a keep-alive connection).
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024
     server: SandboxHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
 
     def handle_method(self) -> None:
         """Every supported method lands here: routing decides between 404, 405 and an answer."""
@@ -193,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_method
 
     def _reply(self) -> Reply:
-        body = self._read_body()
+        body = self.read_body(MAX_BODY_BYTES)
         if body is None:
             self.close_connection = True
             return http_reply(400)
@@ -245,40 +190,6 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 return Reply(400, {"error": str(exc)})
         return Reply(200, backend.faults.get().to_dict())
-
-    def _read_body(self) -> bytes | None:
-        """The request body; None when it is too large or its framing is broken."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b""
-        try:
-            length = int(raw)
-        except ValueError:
-            return None
-        if not 0 <= length <= MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length)
-
-    def _read_chunked(self) -> bytes | None:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            try:
-                size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
-            except ValueError:
-                return None
-            if size == 0:
-                break
-            total += size
-            if total > MAX_BODY_BYTES:
-                return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(8)
-        while self.rfile.readline(1024).strip():  # trailers
-            pass
-        return b"".join(chunks)
 
     def _send(self, reply: Reply) -> None:
         data = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")

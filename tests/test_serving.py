@@ -1,0 +1,117 @@
+"""``audioprep.serving.wsgi_server``: a WSGI application on a loopback socket, over real HTTP.
+
+The application here echoes what it was given as JSON, so each test checks what a WSGI
+application (moto's S3, in a run) receives and what the client receives back.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from audioprep.serving import ServerThread, WSGIServer
+
+ECHOED = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "HTTP_X_TWICE")
+
+
+def echo(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if environ["PATH_INFO"] == "/crash":
+        raise RuntimeError("the application broke")
+    body = environ["wsgi.input"].read()
+    answer = {key: environ.get(key) for key in ECHOED}
+    answer["body"] = body.decode("latin-1")
+    answer["content_length"] = environ["CONTENT_LENGTH"]
+    data = json.dumps(answer).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Connection", "close")])
+    return [data[:10], data[10:]]
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    sock = socket.create_server(("127.0.0.1", 0))
+    thread = ServerThread(WSGIServer(echo, sock, max_body_bytes=1000))
+    try:
+        yield thread.url
+    finally:
+        thread.stop()
+
+
+def test_the_application_gets_method_path_query_body_and_headers(server: str) -> None:
+    answer = requests.put(
+        f"{server}/bucket/a%20b%2Bc.mp3?uploads=&x=1",
+        data=b"\x00audio",
+        headers={"Content-Type": "audio/mpeg"},
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "REQUEST_METHOD": "PUT",
+        "PATH_INFO": "/bucket/a b+c.mp3",
+        "QUERY_STRING": "uploads=&x=1",
+        "CONTENT_TYPE": "audio/mpeg",
+        "HTTP_X_TWICE": None,
+        "body": "\x00audio",
+        "content_length": "6",
+    }
+
+
+def test_chunked_bodies_and_repeated_headers_arrive_whole(server: str) -> None:
+    connection = http.client.HTTPConnection(server.removeprefix("http://"), timeout=5)
+    connection.putrequest("POST", "/chunked")
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.putheader("X-Twice", "one")
+    connection.putheader("X-Twice", "two")
+    connection.endheaders()
+    connection.send(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    assert answer["body"] == "abcde" and answer["content_length"] == "5"
+    assert answer["HTTP_X_TWICE"] == "one,two"
+
+
+def test_one_connection_serves_many_requests(server: str) -> None:
+    with requests.Session() as http:
+        for i in range(4):
+            answer = http.get(f"{server}/n{i}", timeout=5)
+            assert answer.json()["PATH_INFO"] == f"/n{i}"
+            assert "close" not in answer.headers.get("Connection", "").lower()
+        pools = http.get_adapter(server).poolmanager.pools
+        opened = [pools[key].num_connections for key in pools.keys()]  # noqa: SIM118 (no __iter__)
+        assert opened == [1]
+
+
+def test_head_answers_carry_no_body(server: str) -> None:
+    answer = requests.head(f"{server}/object", timeout=5)
+    assert answer.status_code == 200 and answer.content == b""
+
+
+def test_a_crash_is_a_500_and_a_too_large_body_a_413(server: str) -> None:
+    assert requests.get(f"{server}/crash", timeout=5).status_code == 500
+    assert requests.put(f"{server}/big", data=b"x" * 1001, timeout=5).status_code == 413
+    assert requests.get(f"{server}/still-serving", timeout=5).status_code == 200
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_the_body(server: str) -> None:
+    """botocore sends ``Expect: 100-continue`` with every PutObject and waits up to a second."""
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            b"PUT /bucket/key HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        conn.settimeout(0.5)
+        assert conn.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n")
+        conn.settimeout(5)
+        conn.sendall(b"hello")
+        reply = b""
+        while b'"content_length": "5"' not in reply:
+            chunk = conn.recv(4096)
+            assert chunk, reply
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200 ")
