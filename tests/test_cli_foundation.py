@@ -246,6 +246,26 @@ def test_version_and_module_entry_point() -> None:
     assert proc.returncode == 0 and __version__ in proc.stdout
 
 
+@pytest.mark.parametrize(
+    ("names", "code"),
+    [(["ok_name.mp3"], 0), (["bad name.mp3"], 1), ([], 2)],
+)
+def test_the_entry_point_keeps_exit_codes_and_every_line_of_output(
+    names: list[str], code: int
+) -> None:
+    """The process leaves with ``os._exit`` after flushing; nothing written may be lost."""
+    many = [f"prompt_{i:04d}.mp3" for i in range(3000)] if names else []
+    proc = subprocess.run(
+        [sys.executable, "-m", "audioprep", "check", *names, *many, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == code, proc.stderr
+    if names:
+        assert len(json.loads(proc.stdout)) == 1 + len(many)
+
+
 def test_usage_errors_exit_two(run_cli: Cli) -> None:
     run_cli("check", expect=ExitCode.USAGE)
     run_cli("no-such-command", expect=ExitCode.USAGE)
