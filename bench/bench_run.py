@@ -23,43 +23,52 @@ Standalone: ``python bench/bench_run.py [--files 100] [--seconds 20] [--reps 3] 
    shared machine.
 
 Measured on the 2-core development VM, bundled ffmpeg n9.0.2, Python 3.11.7. The VM is
-shared and its speed drifts: the same bare conversion took 6.8 to 9.8 s within one run of
-this script, so single pairs swing the ratio by +-0.15; the medians of interleaved runs are
-what to compare. After the changes of the 2026-11-27 session (below)::
+shared and its speed drifts: the same bare conversion took 6.8 to 9.9 s within a day, so
+single pairs swing the ratio by +-0.15; the medians of interleaved runs are what to compare.
+Latest code (2026-11-27, second session)::
 
-    100 files x 20 s, --jobs 2 (--reps 5)
-    bare ffmpeg, 2 at a time               median   8.77 s   runs 8.70 9.61 8.66 9.17 8.77
-    bare ffmpeg, 2 at a time, LAME -q 7    median   7.78 s   runs 7.23 6.22 7.87 7.81 7.78
-    audioprep run --sandbox --jobs 2       median  13.92 s   runs 13.92 11.93 14.94 14.06 13.69
-    ratio run / bare                       1.59
+    100 files x 20 s, --jobs 2 (--reps 4, a slow phase of the VM)
+    bare ffmpeg, 2 at a time               median   9.48 s   runs 9.54 9.42 9.17 9.85
+    bare ffmpeg, 2 at a time, LAME -q 7    median   7.89 s   runs 7.70 8.27 8.07 7.48
+    audioprep run --sandbox --jobs 2       median  14.15 s   runs 14.47 14.94 13.82 12.73
+    ratio run / bare                       1.49
     ratio run / bare at the same LAME -q   1.79
-    ratio run / bare, per rep              median 1.56   reps 1.60 1.24 1.73 1.53 1.56
+    ratio run / bare, per rep              median 1.51   reps 1.52 1.59 1.51 1.29
 
+    the same an hour earlier, before the last two changes (servers stopping sooner, no
+    teardown), in a faster phase (bare 8.26 s): ratio 1.51, per rep median 1.50
+
+    first session's code:
     100 files x 60 s, --jobs 2 (--reps 2)      ratio run / bare 1.25 (same LAME -q: 1.57)
     100 files x 10 s, --jobs 2 (--reps 3)      ratio run / bare 1.64 (same LAME -q: 1.74)
 
-Five 20 s runs of this script that day, on the final code or without only commits that do
-not touch the hot path, gave ratios of medians of 1.50, 1.54, 1.59, 1.64 and 1.67 (per-rep
-medians of the last three: 1.50, 1.45 and 1.56); the previous session's code gave 2.03.
-So the 1.5x target is not reliably met for 20 s prompts on this machine; it is for 60 s ones.
+The first session of that day took the 20 s ratio from 2.03 to 1.50-1.67 (five runs); the
+second to 1.49-1.51 (two runs). So the 1.5x target sits on the line for 20 s prompts on this
+machine: met about half the time, not reliably. It is met for 60 s prompts.
 
 The run is CPU-bound (both cores busy); its CPU, measured with ``getrusage`` on a 20 s run:
-ffmpeg 14.6-16.6 s against bare ffmpeg's 16-18 s (the voice profile's LAME ``-q 7`` saves more
-than the resampling and measuring cost), and 7-9 s of Python, about 60 ms per item plus ~1 s of
-start-up. Of that Python, by GIL samples (py-spy ``--gil``): uploading (boto3 PutObject and the
-anonymous verification GET) ~15 %, the fix's own work (parsing ffmpeg's report, the MP3 gain
-edit, re-inspecting the output) ~14 %, moto answering S3 requests ~10 % and starting (import,
-app) ~10 %, imports of audioprep and its libraries ~8 %, submitting (journal, POST) ~7 %, the
-sandbox judging each file ~6 %, downloading the sources ~5 %, postbacks sent and received ~7 %.
+ffmpeg 13.3-17.1 s, the same as bare ffmpeg in the same phase of the VM (the voice profile's
+LAME ``-q 7`` saves what resampling and measuring cost; measuring is ~10-20 ms of ~150 ms a
+file, most of it ``ebur128``), and Python about half as much again: 6.8-8.4 s, ~60 ms per
+item plus ~1 s of start-up. Python's share was 0.49-0.53 of ffmpeg's before the second
+session and 0.48-0.51 after it. By GIL samples (py-spy ``--gil``) the Python is spread thin:
+uploading (boto3 PutObject and the anonymous verification GET) ~15 %, the fix's own work
+(parsing ffmpeg's report, the MP3 gain edit, re-inspecting the output) ~14 %, moto answering
+S3 requests ~10 % and importing ~10 %, imports of audioprep and its libraries ~8 %,
+submitting (journal, POST) ~7 %, the sandbox judging each file ~6 %, downloading the sources
+~5 %, postbacks sent and received ~7 %. No single part is worth more than ~0.3 s of wall.
 
-What the session changed, largest effect first: the fix no longer decodes its own MP3 again
-(it measures what it encodes; ``docs/fix.md``), a ``--jobs`` slot is held only while an
-ffmpeg process runs, moto starts in the background while the first items are fixed, the
-sandbox bucket is known to be empty (no HEAD before each PUT), the sandbox judge takes its
-cache validators from the download (no HEAD before it), postback connections are kept
-alive, the end of the run reads all calls at once and the interpreter's teardown skips the
-final garbage collection (``gc.freeze``). What is left is spread thin; the largest single
-share is in-process moto, which the issue asks for ("inside the process").
+What the sessions changed, largest effect first: the fix measures what it encodes instead of
+decoding its own MP3 again (``docs/fix.md``); a ``--jobs`` slot is held only while an ffmpeg
+process runs; the sandbox bucket is known to be empty (no HEAD before each PUT); the sandbox
+judge takes its cache validators from the download; postback and S3 connections are kept
+alive (werkzeug's development server closed every connection: a TCP connection and a server
+thread per request); moto is built when the first upload needs it, so the first items'
+ffmpeg processes start ~0.25 s sooner (first ffmpeg ~0.68 s after start); ffmpeg's
+capabilities are read once (ten ``-version`` processes before); one bucket check per run
+instead of one per worker thread; the end of the run reads all calls at once; servers stop
+within 20 ms; the process leaves without the interpreter's teardown (``os._exit`` after the
+exit handlers, 0.1-0.2 s).
 """
 
 from __future__ import annotations
