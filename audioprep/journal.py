@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -261,8 +260,7 @@ class Journal:
             "SELECT * FROM submissions WHERE job_id = ? OR substr(job_id, 1, ?) = ? ORDER BY id",
             (job_id, len(job_id) + 1, job_id + "-"),
         )
-        derived = re.compile(re.escape(job_id) + r"(-[0-9]+)?")
-        return [entry for entry in rows if derived.fullmatch(entry.job_id)]
+        return [entry for entry in rows if _is_split_of(entry.job_id, job_id)]
 
     def by_api_job_id(self, api_job_id: str) -> list[Entry]:
         """Submissions the API answered with this api_job_id."""
@@ -340,3 +338,11 @@ def _entry(row: sqlite3.Row) -> Entry:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+def _is_split_of(candidate: str, job_id: str) -> bool:
+    """``candidate`` is ``job_id`` or ``<job_id>-N`` (N in ASCII digits)."""
+    if candidate == job_id:
+        return True
+    suffix = candidate.removeprefix(job_id + "-")
+    return suffix != candidate and suffix.isascii() and suffix.isdigit()

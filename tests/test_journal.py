@@ -111,7 +111,7 @@ def test_a_crash_leaves_intent_which_a_new_process_treats_as_blocking(tmp_path: 
 
 def test_queries(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite3") as journal:
-        for job_id in ("camp-01", "camp-01-1", "camp-01-2", "camp-011"):
+        for job_id in ("camp-01", "camp-01-1", "camp-01-2", "camp-011", "camp-01-x", "camp-01-٣"):
             claim = journal.claim(_intent(job_id, content=job_id))
             assert claim.entry is not None
             journal.settle(
@@ -132,4 +132,4 @@ def test_queries(tmp_path: Path) -> None:
             "camp-01-2"
         ]
     with Journal(tmp_path / "j.sqlite3", read_only=True) as reader:
-        assert len(reader.entries()) == 4
+        assert len(reader.entries()) == 6
