@@ -24,14 +24,13 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from audioprep import __version__, rules
-from audioprep.serving import ServerThread
+from audioprep.serving import KeepAliveHandler, ServerThread, TrackingHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +340,9 @@ def judge_postback(raw: bytes) -> tuple[Verdict, Mapping[str, Any] | None]:
     return Verdict(200, {"ok": True}), body
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackingHTTPServer):
+    """The receiver's server: keep-alive connections, closed on stop; a connection that
+    breaks mid-answer (the sender gave up) is logged, never printed."""
 
     def __init__(self, options: PostbackOptions, store: PostbackStore) -> None:
         super().__init__((options.host, options.port), _Handler)
@@ -350,11 +350,9 @@ class _Server(ThreadingHTTPServer):
         self.store = store
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server_version = f"audioprep-postbacks/{__version__}"
     sys_version = ""
-    timeout = 30.0
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

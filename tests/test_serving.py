@@ -10,12 +10,13 @@ import http.client
 import json
 import socket
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from audioprep.serving import ServerThread, WSGIServer
+from audioprep.serving import ServerThread, TrackingHTTPServer, WSGIServer
 
 ECHOED = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "HTTP_X_TWICE")
 
@@ -115,3 +116,30 @@ def test_a_client_expecting_100_continue_gets_it_before_sending_the_body(server:
             assert chunk, reply
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_connection_broken_mid_answer_is_logged_not_printed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """socketserver's default prints a traceback to stderr; a sender that gave up waiting
+    (the sandbox's postbacks, under load) must not put one in front of the user. The
+    receiver, the sandbox and the WSGI server all inherit the quiet handler."""
+    from audioprep.postbacks import PostbackOptions, PostbackServer
+    from audioprep.sandbox.server import SandboxHTTPServer
+
+    assert issubclass(SandboxHTTPServer, TrackingHTTPServer)
+    assert issubclass(WSGIServer, TrackingHTTPServer)
+    receiver = PostbackServer(PostbackOptions(host="127.0.0.1", port=0, db=tmp_path / "p.db"))
+    receiver.start()
+    try:
+        server = receiver._server
+        assert isinstance(server, TrackingHTTPServer)
+        with caplog.at_level("DEBUG", logger="audioprep.serving"):
+            try:
+                raise BrokenPipeError(32, "Broken pipe")
+            except BrokenPipeError:
+                server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        receiver.stop()
+    assert capfd.readouterr().err == ""
+    assert "ended with an error" in caplog.text
