@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import functools
 import gc
 import logging
@@ -59,6 +60,11 @@ def handles_errors(fn: Callable[P, ExitCode]) -> Callable[P, None]:
         except KeyboardInterrupt:
             click.echo("audioprep: interrupted", err=True)
             code = ExitCode.INTERRUPTED
+        except OSError as exc:
+            if not _is_output_failure(exc):
+                raise
+            _say_output_failed(exc)
+            code = ExitCode.OUTPUT_FAILED
         click.get_current_context().exit(int(code))
 
     return wrapper
@@ -847,8 +853,24 @@ def main() -> None:
     _leave(0)
 
 
-#: The interpreter's own exit status when flushing the standard streams fails at exit.
-_FLUSH_FAILED = 120
+#: Write errors of the standard streams themselves (a full disk, a dead terminal or pipe).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EPIPE, errno.EDQUOT})
+
+
+def _is_output_failure(exc: OSError) -> bool:
+    """An error writing our own output. Files audioprep reads or writes are turned into
+    :class:`AudioprepError` where they are opened, and carry a file name."""
+    return exc.filename is None and exc.errno in _OUTPUT_ERRNOS
+
+
+def _say_output_failed(exc: OSError) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"audioprep: could not write the output: {exc.strerror}\n")
+        sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError):  # drop what is still buffered for it
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _leave(code: int) -> NoReturn:
@@ -861,7 +883,7 @@ def _leave(code: int) -> NoReturn:
     except (OSError, ValueError) as exc:  # a full disk: say so, as Python's own exit would
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"audioprep: could not write the output: {exc}\n")
-        code = code or _FLUSH_FAILED
+        code = code or ExitCode.OUTPUT_FAILED
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     os._exit(code)

@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     CONFIG = 3
     UNAVAILABLE = 4
     UNKNOWN_OUTCOME = 5
+    #: Our own output could not be written (a full disk); Python's own status for that.
+    OUTPUT_FAILED = 120
     INTERRUPTED = 130
 
 

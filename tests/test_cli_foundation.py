@@ -266,6 +266,22 @@ def test_the_entry_point_keeps_exit_codes_and_every_line_of_output(
         assert len(json.loads(proc.stdout)) == 1 + len(many)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_a_full_disk_for_the_output_is_a_message_not_a_traceback(extra: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "audioprep", "check", "ok_name.mp3", *extra],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert proc.returncode == ExitCode.OUTPUT_FAILED == 120
+    assert "could not write the output: No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_usage_errors_exit_two(run_cli: Cli) -> None:
     run_cli("check", expect=ExitCode.USAGE)
     run_cli("no-such-command", expect=ExitCode.USAGE)
