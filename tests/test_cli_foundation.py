@@ -282,6 +282,38 @@ def test_a_full_disk_for_the_output_is_a_message_not_a_traceback(extra: list[str
     assert "Traceback" not in proc.stderr
 
 
+def test_run_freezes_its_imports_only_in_its_own_process(
+    run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gc.freeze`` is process-wide: the console entry point may use it, a caller running
+    the command in its own process (here click's runner) must not get it."""
+    import gc
+
+    from audioprep import cli
+
+    sample = str(Path(__file__).resolve().parent.parent / "samples" / "welcome.mp3")
+    callers: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: callers.append(sys._getframe(1).f_code.co_name))
+    monkeypatch.setattr(cli, "_owns_process", False)
+    run_cli("run", sample, "--dry-run", "-o", str(tmp_path / "a"), "-q")
+    assert "_freeze_imports" not in callers
+
+    class Left(Exception):
+        pass
+
+    def leave(code: int) -> None:
+        raise Left(code)
+
+    monkeypatch.setattr(cli.os, "_exit", leave)
+    monkeypatch.setattr(cli.atexit, "_run_exitfuncs", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["audioprep", "run", sample, "--dry-run", "-q"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Left) as left:
+        cli.main()
+    assert left.value.args == (0,)
+    assert "_freeze_imports" in callers
+
+
 def test_usage_errors_exit_two(run_cli: Cli) -> None:
     run_cli("check", expect=ExitCode.USAGE)
     run_cli("no-such-command", expect=ExitCode.USAGE)
