@@ -38,14 +38,16 @@ followed is not on the hot path; A/B runs of it against its parent were within n
 
     the next two runs: ratio 1.48 (per rep 1.48; reps 1.43-1.63) and 1.41 (1.43; 1.39-1.51)
     earlier that session, before its last changes: 1.49 and 1.51
-    final commit, half an hour later: 1.59 (per rep 1.57; reps 1.52-1.65)
+    half an hour later, with the receiver change: 1.59 (per rep 1.57; reps 1.52-1.65)
+    final code (``gc.freeze`` after run's imports too): 1.56 (per rep 1.55; reps 1.47-1.57)
 
     100 files x 10 s, --jobs 2 (--reps 5)      ratio run / bare 1.75 (same LAME -q: 1.83)
     first session's code:
     100 files x 60 s, --jobs 2 (--reps 2)      ratio run / bare 1.25 (same LAME -q: 1.57)
 
-So for 20 s prompts the ratio sits on the 1.5x line on this machine (six runs that day:
-1.41-1.59, four of them at or under 1.49), is comfortably under it for 60 s prompts, and
+So for 20 s prompts the ratio sits on the 1.5x line on this machine (seven runs that day:
+1.41-1.59, median 1.49; the last two, in a slower phase of the VM, at 1.59 and 1.56), is
+comfortably under it for 60 s prompts, and
 is over it for 10 s prompts: the run's Python work is a fixed ~60 ms of CPU per item, while
 bare ffmpeg's work shrinks with the prompt (~120 ms of CPU per 10 s file, ~200 ms per 20 s).
 
