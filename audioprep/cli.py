@@ -879,9 +879,11 @@ def _is_output_failure(exc: OSError) -> bool:
     return exc.filename is None and exc.errno in _OUTPUT_ERRNOS
 
 
-def _say_output_failed(exc: OSError) -> None:
+def _say_output_failed(exc: OSError | ValueError) -> None:
+    """Say so on stderr (if it still takes text), and stop writing to stdout."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"audioprep: could not write the output: {exc.strerror}\n")
+        sys.stderr.write(f"audioprep: could not write the output: {reason}\n")
         sys.stderr.flush()
     with contextlib.suppress(OSError, ValueError):  # drop what is still buffered for it
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -897,8 +899,7 @@ def _leave(code: int) -> NoReturn:
     except BrokenPipeError:  # the reader left (``| head``): nothing is lost that it wanted
         pass
     except (OSError, ValueError) as exc:  # a full disk: say so, as Python's own exit would
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(f"audioprep: could not write the output: {exc}\n")
+        _say_output_failed(exc)
         code = code or ExitCode.OUTPUT_FAILED
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()

@@ -53,12 +53,7 @@ def convert_voice(job: FixJob, path: Path, quick: Inspection) -> FixResult:
     else:
         shape = Shape(container="s16le", sample_rate=rate, channels=1)
     dst = None if job.options.dry_run else job.work / "pass1.out"
-    first = encoded(
-        job,
-        convert.convert(
-            path, dst, shape, analyse=job.analysis(), header_duration_s=quick.header_duration_s
-        ),
-    )
+    first = _measured_pass(job, path, dst, shape, header_duration_s=quick.header_duration_s)
     if first.report is None:
         return job.fail("the conversion pass measured nothing")
     plan = job.plan(quick, first.report)
@@ -175,10 +170,29 @@ def _shift(value: float | None, db: float) -> float | None:
     return round(value + db, 2)
 
 
-def encoded(job: FixJob, result: PassResult) -> PassResult:
-    """``result`` with its measurement (of the audio handed to the encoder) moved by the
-    encoder's level change, to read as the file will: loudness and RMS only; the peak stays
-    as measured (an MP3 decoder's overshoot is what :data:`PEAK_MARGIN_DB` is for)."""
+def _measured_pass(
+    job: FixJob,
+    src: Path,
+    dst: Path | None,
+    shape: Shape,
+    edit: Edit | None = None,
+    *,
+    raw: RawInput | None = None,
+    header_duration_s: float | None = None,
+) -> PassResult:
+    """One :func:`audioprep.convert.convert` pass with the job's analysis, its measurement
+    (of the audio handed to the encoder) moved by the encoder's level change to read as the
+    file will: loudness and RMS only; the peak stays as measured (an MP3 decoder's overshoot
+    is what :data:`PEAK_MARGIN_DB` is for)."""
+    result = convert.convert(
+        src,
+        dst,
+        shape,
+        edit or Edit(),
+        analyse=job.analysis(),
+        header_duration_s=header_duration_s,
+        raw=raw,
+    )
     level, report = job.profile.codec_level_db, result.report
     if report is None or not level:
         return result
@@ -275,9 +289,7 @@ def _exact_passes(
     for attempt in range(MAX_LIMITED_PASSES):
         edit = _edit(job, plan, gain)
         out = job.work / f"exact-{attempt}.out"
-        result = encoded(
-            job, convert.convert(src, out, shape, edit, analyse=job.analysis(), raw=raw)
-        )
+        result = _measured_pass(job, src, out, shape, edit, raw=raw)
         if result.returncode or result.report is None:
             return job.fail(f"ffmpeg failed: {result.error}")
         measured = result.report

@@ -520,10 +520,8 @@ class Runner:
         if env is not None and wait and sent_now:  # earlier runs' postbacks went elsewhere
             message_ids = {m for sub in sent_now for m in sub.message_ids}
             complete = env.wait_for_calls(message_ids, self.options.wait_for_calls_s)
-        asked: dict[bool, list[str]] = {
-            True: [],
-            False: [],
-        }  # lookup or not: the calls of each group, read at once
+        # the calls of each group (asking the API's lookups or not) are read at once
+        asked: dict[bool, list[str]] = {True: [], False: []}
         for sub in jobs.values():
             lookup = not complete or sub.outcome.status is StageStatus.REUSED
             asked[lookup].append(sub.base_job_id or "")

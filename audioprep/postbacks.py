@@ -391,13 +391,10 @@ class _Handler(KeepAliveHandler):
         )
 
     def _read_body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
+        """A non-empty body sent with a Content-Length (postbacks are never chunked)."""
+        if "Content-Length" not in self.headers:
             return None
-        if not 0 < length <= MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length)
+        return self.read_body(MAX_BODY_BYTES) or None
 
     def _send(self, verdict: Verdict, allow: str | None = None) -> None:
         data = json.dumps(verdict.body).encode("utf-8")

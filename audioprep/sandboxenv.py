@@ -95,6 +95,7 @@ class LocalS3:
         self._socket: socket.socket | None = None
         self._server: Any = None
         self._ready = threading.Event()
+        self._needed = threading.Event()  # a client came (or wait() asked): it is being built
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -121,6 +122,7 @@ class LocalS3:
             self._close_socket()
             self._ready.set()
             return
+        self._needed.set()
         try:
             app = self._build()
         except BaseException as exc:  # reported by wait(); the socket closes, clients see it
@@ -157,6 +159,11 @@ class LocalS3:
         if self._wake_w is not None:
             with contextlib.suppress(OSError):
                 self._wake_w.send(b"x")
+
+    @property
+    def needed(self) -> bool:
+        """Whether anything has asked for it yet (nothing has: moto was never imported)."""
+        return self._needed.is_set()
 
     def wait(self, timeout_s: float = 60.0) -> None:
         """Start it now if no client has yet, and block until it serves; raise what stopped
@@ -220,8 +227,9 @@ class SandboxEnv:
             raise
 
     def wait_ready(self) -> None:
-        """Block until every service serves; raise what stopped one from starting."""
-        if self._s3 is not None:
+        """Raise what stopped a service the run used from starting (an S3 nothing uploaded
+        to is not started just to ask)."""
+        if self._s3 is not None and self._s3.needed:
             self._s3.wait()
 
     def _start_voice(self) -> None:

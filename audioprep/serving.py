@@ -24,7 +24,7 @@ import logging
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -99,8 +99,16 @@ class TrackingHTTPServer(ThreadingHTTPServer):
             else:
                 self._sockets.discard(sock)
 
-    def in_progress(self, delta: int) -> None:
-        """Count requests being answered (+1 when one starts, -1 when it is done)."""
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count a request as being answered while the block runs (stop waits for it)."""
+        self._count(+1)
+        try:
+            yield
+        finally:
+            self._count(-1)
+
+    def _count(self, delta: int) -> None:
         with self._cond:
             self._active += delta
             self._cond.notify_all()
@@ -210,8 +218,7 @@ class _WSGIHandler(KeepAliveHandler):
 
     def handle_method(self) -> None:
         """Every method: read the body, call the application, send its answer in one piece."""
-        self.server.in_progress(+1)
-        try:
+        with self.server.answering():
             body = self.read_body(self.server.max_body_bytes)
             if body is None:
                 self.close_connection = True
@@ -219,8 +226,6 @@ class _WSGIHandler(KeepAliveHandler):
                 return
             status, headers, data = self._call(body)
             self._send(status, headers, data)
-        finally:
-            self.server.in_progress(-1)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = handle_method
 

@@ -121,19 +121,16 @@ class _Handler(KeepAliveHandler):
 
     def handle_method(self) -> None:
         """Every supported method lands here: routing decides between 404, 405 and an answer."""
-        self.server.in_progress(+1)
-        try:
-            reply = self._reply()
-        except Exception:
-            log.exception("%s %s crashed", self.command, urlsplit(self.path).path)
-            reply = http_reply(500)
-        try:
+        with self.server.answering():
+            try:
+                reply = self._reply()
+            except Exception:
+                log.exception("%s %s crashed", self.command, urlsplit(self.path).path)
+                reply = http_reply(500)
             if reply.drop:
                 self._drop()
             else:
                 self._send(reply)
-        finally:
-            self.server.in_progress(-1)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_method
 
