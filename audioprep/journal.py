@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from audioprep.errors import ConfigError
+from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class Journal:
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                enable_wal(self._conn)
                 self._conn.execute("PRAGMA synchronous=FULL")
                 self._conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from audioprep import __version__, rules
 from audioprep.serving import KeepAliveHandler, ServerThread, TrackingHTTPServer
+from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class PostbackStore:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._conn)
             self._conn.executescript(_SCHEMA)
         self._conn.row_factory = sqlite3.Row
 

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from audioprep.errors import ConfigError
 from audioprep.runmodel import Stage
+from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class RunState:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
             _check_version(conn)

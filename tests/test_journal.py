@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from audioprep.journal import BLOCKING, Intent, Journal, Settlement, State
+from audioprep.walmode import enable_wal
 
 
 def _intent(job_id: str = "job-0001", content: str = "c1", payload: bytes = b"{}") -> Intent:
@@ -133,3 +137,38 @@ def test_queries(tmp_path: Path) -> None:
         ]
     with Journal(tmp_path / "j.sqlite3", read_only=True) as reader:
         assert len(reader.entries()) == 6
+
+
+def test_threads_opening_a_new_journal_together_all_get_it(tmp_path: Path) -> None:
+    # Switching a new file to WAL answered "database is locked" at once (no busy wait) to a
+    # connection that raced another: two items submitted together failed. 1 try in ~30.
+    for trial in range(40):
+        path = tmp_path / f"t{trial}" / "journal.sqlite3"
+        barrier = threading.Barrier(8)
+
+        def open_it(path: Path = path, barrier: threading.Barrier = barrier) -> str:
+            barrier.wait()
+            with Journal(path) as journal:
+                mode: str = journal._conn.execute("PRAGMA journal_mode").fetchone()[0]
+                return mode
+
+        with ThreadPoolExecutor(8) as pool:
+            modes = list(pool.map(lambda _: open_it(), range(8)))
+        assert modes == ["wal"] * 8
+
+
+def test_enable_wal_waits_out_a_lock_and_gives_up_at_its_deadline(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    waiter = sqlite3.connect(path, timeout=0, isolation_level=None)  # busy answers at once
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        enable_wal(waiter, deadline_s=0.3)
+    assert 0.25 <= time.monotonic() - started < 5
+    threading.Timer(0.2, lambda: holder.execute("COMMIT")).start()
+    enable_wal(waiter, deadline_s=10)  # succeeds once the holder lets go
+    assert waiter.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    holder.close()
+    waiter.close()

@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from audioprep.walmode import enable_wal
+
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -116,7 +118,7 @@ class Store:
         self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
         self._conn.row_factory = sqlite3.Row
         if path is not None:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(_SCHEMA)
