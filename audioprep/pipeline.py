@@ -33,7 +33,7 @@ from audioprep.fetch import redact_url
 from audioprep.fix import FixOptions
 from audioprep.manifest import read_manifest
 from audioprep.runexec import DaskExecutor, Executor, LocalExecutor
-from audioprep.runhosting import HostingTarget, release, uploader_for
+from audioprep.runhosting import HostingTarget, Warmer, release, uploader_for
 from audioprep.runmodel import (
     CallResult,
     ItemReport,
@@ -168,6 +168,7 @@ class RunContext:
     state: RunState | None = None
     env: SandboxEnv | None = None
     hosting: HostingTarget | None = None
+    warmer: Warmer | None = None
     submitter: Submitter | None = None
 
 
@@ -301,6 +302,11 @@ def _open(
         context.hosting = _real_hosting(options)
     if context.hosting is not None:
         stack.callback(release, context.hosting)
+    if context.env is not None and context.hosting is not None:
+        # A real bucket's client is built (and the bucket checked) above, before any work;
+        # the sandbox's is built in the background once the first item is inspected.
+        context.warmer = Warmer(context.hosting)
+        stack.callback(context.warmer.join)  # before release (callbacks run last-in first)
     if options.submit:
         context.submitter = Submitter(_submit_target(options, context.env), context.env)
         stack.callback(context.submitter.close)
@@ -440,6 +446,8 @@ class Runner:
         """Commit a finished stage at once, and say so."""
         if self.context.state is not None:
             self.context.state.record(source_id, marker)
+        if marker.stage is Stage.INSPECT and self.context.warmer is not None:
+            self.context.warmer.start()  # this item goes on to be fixed and uploaded
         with self._lock:
             self._event("stage", self._shown.get(source_id, ""), stage=marker.stage)
 

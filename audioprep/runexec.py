@@ -4,11 +4,15 @@ This module owns the two ways of running :func:`audioprep.runstages.prepare_item
 items; the caller (:mod:`audioprep.pipeline`) receives every result through an :class:`ItemSink`
 and keeps the state, the journal and the report.
 
-* :class:`LocalExecutor`: a thread pool. The CPU work is in ffmpeg subprocesses, so a thread
-  that waits for its ffmpeg is the right unit of parallelism: at most ``jobs`` ffmpeg
+* :class:`LocalExecutor`: two thread pools. The CPU work is in ffmpeg subprocesses, so a
+  thread that waits for its ffmpeg is the right unit of parallelism: at most ``jobs`` ffmpeg
   processes run at any moment (:func:`audioprep.ffmpeg.limit`; a slot is held only while its
-  process runs), while the other threads download, upload and submit. Each stage's marker is
-  committed as soon as it finishes.
+  process runs). The *make* pool takes each item from its source to the fixed file (check,
+  fetch, inspect, fix: ``jobs`` threads in ffmpeg and a few downloading the next sources);
+  the *host* pool takes it on (upload, verify, submit). Threads waiting on S3 or the API
+  therefore never keep an ffmpeg slot idle: with one pool, every thread waited for the
+  sandbox's S3 to start (~1 s) or for a slow bucket while the CPU had nothing to do. Each
+  stage's marker is committed as soon as it finishes.
 * :class:`DaskExecutor`: ``distributed`` (``pip install 'audioprep[dask]'``). Each item's work
   up to a verified URL runs on a worker of the cluster at ``scheduler`` (a ``LocalCluster`` of
   ``jobs`` threads when none is given); results come back to the caller, which commits them
@@ -31,7 +35,16 @@ from typing import Any, Protocol
 from audioprep import ffmpeg
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.runmodel import Stage
-from audioprep.runstages import ItemFacts, ItemTask, Prepared, failed, prepare_item
+from audioprep.runstages import (
+    HOST_STAGES,
+    MAKE_STAGES,
+    ItemFacts,
+    ItemRun,
+    ItemTask,
+    Prepared,
+    failed,
+    prepare_item,
+)
 from audioprep.runstate import Marker
 
 log = logging.getLogger(__name__)
@@ -56,15 +69,21 @@ class Executor(Protocol):
         """Run ``tasks``, reporting each to ``sink``."""
 
 
+def make_threads(jobs: int) -> int:
+    """Threads taking items to their fixed files: ``jobs`` in ffmpeg, the others downloading
+    the next sources, so that a free ffmpeg slot always finds an item ready for it."""
+    return min(64, 2 * jobs + 2)
+
+
 def io_threads(jobs: int) -> int:
-    """Threads for a local run: ``jobs`` in ffmpeg, the others downloading, uploading and
-    submitting (so that a free CPU slot always finds an item ready for it)."""
+    """Threads uploading, verifying and submitting (each mostly waits on the network)."""
     return min(64, 3 * jobs + 4)
 
 
-def wait_all(futures: Sequence[Future[Any]], stop: threading.Event) -> None:
+def wait_all(futures: Sequence[Future[Any]], stop: threading.Event, *, cancel: bool = True) -> None:
     """Wait for ``futures`` in slices (so Ctrl-C is seen); on Ctrl-C set ``stop``, cancel what
-    has not started and re-raise. An exception in a future (a bug) is re-raised too."""
+    has not started (unless not ``cancel``: work that ends at once when ``stop`` is set, and
+    reports itself) and re-raise. An exception in a future (a bug) is re-raised too."""
     pending = set(futures)
     try:
         while pending:
@@ -73,7 +92,7 @@ def wait_all(futures: Sequence[Future[Any]], stop: threading.Event) -> None:
                 future.result()
     except KeyboardInterrupt:
         stop.set()
-        for future in futures:
+        for future in futures if cancel else ():
             future.cancel()
         raise
 
@@ -85,20 +104,42 @@ class LocalExecutor:
         self.jobs = jobs
 
     def run(self, tasks: Sequence[ItemTask], sink: ItemSink) -> None:
-        """Run every task on the pool; markers are committed stage by stage."""
+        """Run every task on the pools; markers are committed stage by stage."""
+        # The host pool is left last: items still being made on Ctrl-C hand themselves on.
         with (
             ffmpeg.limit(self.jobs),
-            ThreadPoolExecutor(io_threads(self.jobs), thread_name_prefix="audioprep") as pool,
+            ThreadPoolExecutor(io_threads(self.jobs), thread_name_prefix="audioprep-host") as host,
+            ThreadPoolExecutor(make_threads(self.jobs), thread_name_prefix="audioprep") as make,
         ):
-            futures = [pool.submit(self._one, task, sink) for task in tasks]
-            wait_all(futures, sink.stop)
+            handed: list[Future[None]] = []
+            made: list[Future[None]] = []
+            try:
+                # (extend keeps the futures handed out before a Ctrl-C, to be cancelled)
+                made.extend(make.submit(self._make, task, sink, host, handed) for task in tasks)
+                wait_all(made, sink.stop)
+                # Every item is made (or failed), so ``handed`` is complete. Its futures are
+                # left to run on Ctrl-C: an item whose stop is set ends at once, reported.
+                wait_all(handed, sink.stop, cancel=False)
+            except KeyboardInterrupt:  # also while the items were being handed out
+                sink.stop.set()
+                for future in made:
+                    future.cancel()
+                raise
 
     @staticmethod
-    def _one(task: ItemTask, sink: ItemSink) -> None:
+    def _make(
+        task: ItemTask, sink: ItemSink, host: ThreadPoolExecutor, handed: list[Future[None]]
+    ) -> None:
         if sink.stop.is_set():
             return
-        prepared = prepare_item(task, sink.record, sink.stop)
-        sink.finish(prepared, committed=True)
+        run = ItemRun(task, sink.record)
+        run.advance(MAKE_STAGES, sink.stop)
+        handed.append(host.submit(LocalExecutor._host, run, sink))
+
+    @staticmethod
+    def _host(run: ItemRun, sink: ItemSink) -> None:
+        run.advance(HOST_STAGES, sink.stop)
+        sink.finish(run.prepared(), committed=True)
 
 
 class DaskExecutor:

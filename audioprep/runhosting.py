@@ -134,6 +134,40 @@ def uploader_for(target: HostingTarget) -> Uploader:
     return found
 
 
+class Warmer:
+    """Builds a target's shared client on a background thread, once, when :meth:`start` is
+    first called: in ``--sandbox`` mode that also starts moto (~1 s of CPU), which otherwise
+    begins only when the first upload asks, and every worker thread that has finished its
+    item's fix then waits for it while the ffmpeg slots stand idle. A failure is left for
+    that first upload to raise (the client is cached only when it was built)."""
+
+    def __init__(self, target: HostingTarget) -> None:
+        self.target = target
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start building (no-op after the first call)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._build, name="audioprep-warm")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def _build(self) -> None:
+        try:
+            _client(self.target)
+        except Exception as exc:  # the first upload raises it, with its message and hint
+            log.debug("warming the S3 client for s3://%s failed: %s", self.target.bucket, exc)
+
+    def join(self, timeout_s: float = 60.0) -> None:
+        """Wait (bounded) for a build in progress, so that :func:`release` forgets it."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+
 def release(target: HostingTarget) -> None:
     """Forget the client kept for ``target`` (at the end of a run; threads' uploaders go with
     their threads)."""

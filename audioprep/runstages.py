@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,12 @@ from audioprep.submit import Destination
 
 log = logging.getLogger(__name__)
 
+#: The item's own work: its source and its ffmpeg process (the CPU part of a run).
+MAKE_STAGES = (Stage.CHECK, Stage.FETCH, Stage.INSPECT, Stage.FIX)
+#: Handing the made file over: waits on S3, not on the CPU.
+HOST_STAGES = (Stage.UPLOAD, Stage.VERIFY)
 #: Stages :func:`prepare_item` runs, in order (``submit`` follows in the caller).
-PREPARE_STAGES = (Stage.CHECK, Stage.FETCH, Stage.INSPECT, Stage.FIX, Stage.UPLOAD, Stage.VERIFY)
+PREPARE_STAGES = MAKE_STAGES + HOST_STAGES
 
 Emit = Callable[[str, Marker], None]
 
@@ -165,6 +169,40 @@ class ItemRun:
         self.facts = ItemFacts()
         self.records: list[Marker] = []
         self.prior = {(m.content_sha256, m.stage): m for m in task.markers}
+        self.outcomes: list[StageOutcome] = []
+        self.interrupted = False
+
+    @property
+    def ended(self) -> bool:
+        """Whether a stage failed or a stop request cut the item short."""
+        return self.interrupted or any(o.status is StageStatus.FAILED for o in self.outcomes)
+
+    def advance(self, stages: Sequence[Stage], stop: threading.Event | None = None) -> None:
+        """Run ``stages`` in order, unless the item has ended; stop at a failure. ``stop`` set
+        between stages ends the item early (a stage that fails after it was set is not
+        counted: Ctrl-C reaches ffmpeg too)."""
+        for stage in stages:
+            if self.ended:
+                return
+            if stop is not None and stop.is_set():
+                self.interrupted = True
+                return
+            outcome = run_stage(stage, self)
+            if outcome.status is StageStatus.FAILED and stop is not None and stop.is_set():
+                self.interrupted = True
+                return
+            self.outcomes.append(outcome)
+
+    def prepared(self) -> Prepared:
+        """What the stages run so far made of the item."""
+        return Prepared(
+            index=self.task.index,
+            source_id=self.task.source_id,
+            facts=self.facts,
+            outcomes=tuple(self.outcomes),
+            records=tuple(self.records),
+            interrupted=self.interrupted,
+        )
 
     def update(self, **changes: Any) -> None:
         """Add what a stage learnt."""
@@ -197,32 +235,11 @@ def prepare_item(
     """Run check → fetch → inspect → fix → upload → verify for one item; never raises.
 
     ``emit`` receives each finished stage's marker as soon as it is known (the local executor
-    commits it to the state then); ``stop`` set
-    between stages ends the item early (a stage that fails after it was set is not counted:
-    Ctrl-C reaches ffmpeg too).
+    commits it to the state then); ``stop``: see :meth:`ItemRun.advance`.
     """
     run = ItemRun(task, emit)
-    outcomes: list[StageOutcome] = []
-    interrupted = False
-    for stage in PREPARE_STAGES:
-        if stop is not None and stop.is_set():
-            interrupted = True
-            break
-        outcome = run_stage(stage, run)
-        if outcome.status is StageStatus.FAILED and stop is not None and stop.is_set():
-            interrupted = True
-            break
-        outcomes.append(outcome)
-        if outcome.status is StageStatus.FAILED:
-            break
-    return Prepared(
-        index=task.index,
-        source_id=task.source_id,
-        facts=run.facts,
-        outcomes=tuple(outcomes),
-        records=tuple(run.records),
-        interrupted=interrupted,
-    )
+    run.advance(PREPARE_STAGES, stop)
+    return run.prepared()
 
 
 def run_stage(stage: Stage, run: ItemRun) -> StageOutcome:

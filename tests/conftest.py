@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from audioprep import ffmpeg
 from audioprep.cli import cli
 from audioprep.errors import ExitCode
+from tests import fake_ffmpeg
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,3 +82,13 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def sleeper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The fake ffmpeg of :mod:`tests.fake_ffmpeg` as the run's ffmpeg; yields its log."""
+    fake, log = fake_ffmpeg.install(tmp_path)
+    monkeypatch.setenv(ffmpeg.ENV_VAR, str(fake))
+    ffmpeg.find_ffmpeg.cache_clear()
+    yield log
+    ffmpeg.find_ffmpeg.cache_clear()

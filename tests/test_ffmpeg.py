@@ -7,48 +7,13 @@ processes' side, not from the threads waiting for a slot.
 
 from __future__ import annotations
 
-import stat
-import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from audioprep import ffmpeg
-
-SCRIPT = """#!{python}
-import sys, time
-with open({log!r}, "a") as log:
-    log.write(f"{{time.time()}} 1\\n")
-time.sleep(0.3)
-with open({log!r}, "a") as log:
-    log.write(f"{{time.time()}} -1\\n")
-"""
-
-
-@pytest.fixture
-def sleeper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fake ffmpeg that logs its start and end; yields the log."""
-    log = tmp_path / "runs.log"
-    fake = tmp_path / "ffmpeg"
-    fake.write_text(SCRIPT.format(python=sys.executable, log=str(log)))
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv(ffmpeg.ENV_VAR, str(fake))
-    ffmpeg.find_ffmpeg.cache_clear()
-    yield log
-    ffmpeg.find_ffmpeg.cache_clear()
-
-
-def most_at_once(log: Path) -> int:
-    events = sorted(
-        (float(t), int(d)) for t, d in (line.split() for line in log.read_text().splitlines())
-    )
-    running = peak = 0
-    for _, delta in events:
-        running += delta
-        peak = max(peak, running)
-    return peak
+from tests.fake_ffmpeg import most_at_once
 
 
 def run_six() -> None:

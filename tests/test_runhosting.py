@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from audioprep import runhosting
+from audioprep.errors import ServiceUnavailable
 from audioprep.runhosting import HostingTarget
 
 from .audio_factory import make_mp3
@@ -86,3 +87,51 @@ def test_threads_share_one_bucket_check_and_every_upload_is_verified(
         assert requests.get(result.url, timeout=5).content == path.read_bytes()
     assert counting_s3.requests[("HEAD", f"/{BUCKET}")] == 1  # not one per thread
     assert sum(n for (method, _), n in counting_s3.requests.items() if method == "PUT") == 7
+
+
+def test_the_warmer_checks_the_bucket_once_before_any_upload_asks(
+    counting_s3: CountingS3, tmp_path: Path
+) -> None:
+    target = HostingTarget(
+        bucket=BUCKET,
+        endpoint_url=counting_s3.url,
+        region="us-east-1",
+        public_mode="acl",
+        label="warmed",
+        credentials=CREDENTIALS,
+    )
+    runhosting.make_client(target).create_bucket(Bucket=BUCKET)
+    warmer = runhosting.Warmer(target)
+    try:
+        warmer.start()
+        warmer.start()  # the second call does nothing
+        warmer.join()
+        assert counting_s3.requests[("HEAD", f"/{BUCKET}")] == 1  # done before any upload
+        result = runhosting.uploader_for(target).upload(make_mp3(tmp_path, "w.mp3"))
+    finally:
+        runhosting.release(target)
+    assert result.ok
+    assert counting_s3.requests[("HEAD", f"/{BUCKET}")] == 1  # the upload used the warm client
+
+
+def test_a_warmer_that_fails_leaves_the_error_to_the_first_upload(tmp_path: Path) -> None:
+    # Nothing listens on the port a closed server had: connection refused.
+    server = CountingS3()
+    dead_url = server.url
+    server.close()
+    target = HostingTarget(
+        bucket=BUCKET,
+        endpoint_url=dead_url,
+        region="us-east-1",
+        public_mode="acl",
+        label="dead",
+        credentials=CREDENTIALS,
+    )
+    warmer = runhosting.Warmer(target)
+    try:
+        warmer.start()
+        warmer.join()  # no exception here: the warming thread only logs
+        with pytest.raises(ServiceUnavailable):
+            runhosting.uploader_for(target)
+    finally:
+        runhosting.release(target)
