@@ -137,9 +137,9 @@ def uploader_for(target: HostingTarget) -> Uploader:
 class Warmer:
     """Builds a target's shared client on a background thread, once, when :meth:`start` is
     first called: in ``--sandbox`` mode that also starts moto (~1 s of CPU), which otherwise
-    begins only when the first upload asks, and every worker thread that has finished its
-    item's fix then waits for it while the ffmpeg slots stand idle. A failure is left for
-    that first upload to raise (the client is cached only when it was built)."""
+    begins only when the first upload asks, so that the made items then queue for it (and
+    the last of them are hosted later). A failure is left for that first upload to raise
+    (the client is cached only when it was built)."""
 
     def __init__(self, target: HostingTarget) -> None:
         self.target = target
