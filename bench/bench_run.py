@@ -41,12 +41,18 @@ followed is not on the hot path; A/B runs of it against its parent were within n
     half an hour later, with the receiver change: 1.59 (per rep 1.57; reps 1.52-1.65)
     final code (``gc.freeze`` after run's imports too): 1.56 (per rep 1.55; reps 1.47-1.57)
 
+    third session, making and hosting on two pools (below): 1.47 (per rep 1.47; reps
+    1.31-1.55), and 20 minutes later 1.62 (per rep 1.62; reps 1.50-1.67). The same code
+    against its parent, interleaved on the same inputs (4 pairs): 5-10 % less wall every
+    time (12.2-13.6 s against 13.6-14.3 s), so the spread is the VM's, not the code's.
+
     100 files x 10 s, --jobs 2 (--reps 5)      ratio run / bare 1.75 (same LAME -q: 1.83)
+    the same, third session (--reps 3)         ratio run / bare 1.88 (same LAME -q: 2.01)
     first session's code:
     100 files x 60 s, --jobs 2 (--reps 2)      ratio run / bare 1.25 (same LAME -q: 1.57)
 
-So for 20 s prompts the ratio sits on the 1.5x line on this machine (seven runs that day:
-1.41-1.59, median 1.49; the last two, in a slower phase of the VM, at 1.59 and 1.56), is
+So for 20 s prompts the ratio sits on the 1.5x line on this machine (nine runs that day:
+1.41-1.62, median 1.49; the VM's phases move it by +-0.1 between runs minutes apart), is
 comfortably under it for 60 s prompts, and
 is over it for 10 s prompts: the run's Python work is a fixed ~60 ms of CPU per item, while
 bare ffmpeg's work shrinks with the prompt (~120 ms of CPU per 10 s file, ~200 ms per 20 s).
@@ -75,15 +81,18 @@ submitting (journal, POST) ~7 %, the sandbox judging each file ~6 %, downloading
 
 What the sessions changed, largest effect first: the fix measures what it encodes instead of
 decoding its own MP3 again (``docs/fix.md``); a ``--jobs`` slot is held only while an ffmpeg
-process runs; the sandbox bucket is known to be empty (no HEAD before each PUT); the sandbox
-judge takes its cache validators from the download; postback and S3 connections are kept
-alive (werkzeug's development server closed every connection: a TCP connection and a server
-thread per request); moto is built when the first upload needs it, so the first items'
-ffmpeg processes start ~0.25 s sooner (first ffmpeg ~0.68 s after start); ffmpeg's
-capabilities are read once (ten ``-version`` processes before); one bucket check per run
-instead of one per worker thread; the end of the run reads all calls at once; servers stop
-within 20 ms; the process leaves without the interpreter's teardown (``os._exit`` after the
-exit handlers, 0.1-0.2 s).
+process runs; items are made (check to fix) and hosted (upload, verify, submit) on two
+thread pools, so no ffmpeg slot waits while every thread waits on S3 (with one pool both
+slots stood idle ~0.6 s while moto started; measured with a timeline of the stages); the
+sandbox bucket is known to be empty (no HEAD before each PUT); the sandbox judge takes its
+cache validators from the download; postback and S3 connections are kept alive (werkzeug's
+development server closed every connection: a TCP connection and a server thread per
+request); moto is built in the background once the first item is inspected, not at start
+(the first items' ffmpeg processes start ~0.25 s sooner; first ffmpeg ~0.6 s after start)
+nor when the first upload asks; ffmpeg's capabilities are read once (ten ``-version``
+processes before); one bucket check per run instead of one per worker thread; the end of
+the run reads all calls at once; servers stop within 20 ms; the process leaves without the
+interpreter's teardown (``os._exit`` after the exit handlers, 0.1-0.2 s).
 """
 
 from __future__ import annotations
