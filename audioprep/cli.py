@@ -70,8 +70,11 @@ def handles_errors(fn: Callable[P, ExitCode]) -> Callable[P, None]:
     return wrapper
 
 
-def account_options(fn: Callable[P, R]) -> Callable[P, R]:
-    """The account options ``validate`` and ``sandbox`` share (rules.AccountLimits' fields)."""
+def account_options(*, splits: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """The account options (rules.AccountLimits' fields) of the commands that validate or
+    send calls; ``splits``: the command splits larger audiences into jobs."""
+    limit_help = "Per-job destination limit of the token's routing preference"
+    limit_help += "; larger audiences are split into jobs." if splits else "."
     decorators = (
         click.option(
             "--account-type",
@@ -86,12 +89,31 @@ def account_options(fn: Callable[P, R]) -> Callable[P, R]:
             type=click.IntRange(min=1),
             default=rules.DEFAULT_MAX_DESTINATIONS,
             show_default=True,
-            help="Per-job destination limit of the token's routing preference.",
+            help=limit_help,
         ),
     )
-    for decorate in reversed(decorators):
-        fn = decorate(fn)
-    return fn
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        for option in reversed(decorators):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def account_limits(
+    account_type: str, personal_number: str | None, max_destinations: int
+) -> rules.AccountLimits:
+    """The account options as limits (a TEST account needs its personal number)."""
+    kind = rules.AccountType(account_type)
+    if kind is rules.AccountType.TEST and not personal_number:
+        raise UsageError(
+            "--account-type test needs --personal-number",
+            hint="a TEST account may call only the account holder's own number",
+        )
+    return rules.AccountLimits(
+        account_type=kind, personal_number=personal_number, max_destinations=max_destinations
+    )
 
 
 def listen_options(*, default_port: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -163,7 +185,7 @@ def check_cmd(targets: tuple[str, ...], as_json: bool) -> ExitCode:
 
 @cli.command("validate")
 @click.argument("request_file", type=click.File("rb"))
-@account_options
+@account_options()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 @handles_errors
 def validate_cmd(
@@ -177,12 +199,7 @@ def validate_cmd(
 
     Exit 0 when the API would accept it, 1 when it would refuse it.
     """
-    kind = rules.AccountType(account_type)
-    if kind is rules.AccountType.TEST and not personal_number:
-        raise UsageError("--account-type test needs --personal-number")
-    limits = rules.AccountLimits(
-        account_type=kind, personal_number=personal_number, max_destinations=max_destinations
-    )
+    limits = account_limits(account_type, personal_number, max_destinations)
     result = rules.validate_request(request_file.read(), limits)
     click.echo(render.to_json(result.to_dict()) if as_json else render.answer(result))
     return ExitCode.OK if result.valid else ExitCode.FINDINGS
@@ -247,7 +264,7 @@ def inspect_cmd(
     multiple=True,
     help="A token to accept (repeatable). Without one, any 'Token <t>' is accepted.",
 )
-@account_options
+@account_options()
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of call outcomes.")
 @click.option(
     "--db",
@@ -413,13 +430,7 @@ def upload_cmd(
 @click.option("--sender-id", help="Caller id shown to the callee (7-15 digits).")
 @click.option("--callback-url", help="Where the API POSTs call progress ('postbacks serve').")
 @click.option("--ring-timeout", type=int, help="Seconds each phone rings (more than 10).")
-@click.option(
-    "--max-destinations",
-    type=click.IntRange(min=1),
-    default=rules.DEFAULT_MAX_DESTINATIONS,
-    show_default=True,
-    help="Per-job destination limit of the token; larger audiences are split into jobs.",
-)
+@account_options(splits=True)
 @click.option("--api-url", help=env_help("Voice API trigger endpoint.", "api_url"))
 @click.option(
     "--journal",
@@ -452,6 +463,8 @@ def submit_cmd(
     sender_id: str | None,
     callback_url: str | None,
     ring_timeout: int | None,
+    account_type: str,
+    personal_number: str | None,
     max_destinations: int,
     api_url: str | None,
     journal_path: str | None,
@@ -482,7 +495,7 @@ def submit_cmd(
         sender_id=sender_id,
         callback_url=callback_url,
         ring_timeout_s=ring_timeout,
-        limits=rules.AccountLimits(max_destinations=max_destinations),
+        limits=account_limits(account_type, personal_number, max_destinations),
         api_url=settings.api_url,
         api_token=settings.api_token,
         journal=settings.journal,
@@ -728,6 +741,7 @@ def lint_cmd(
 @click.option("--to", "numbers", multiple=True, help="A number to call (repeatable).")
 @click.option("--to-file", type=click.Path(dir_okay=False), help="CSV: number[,custom_id].")
 @click.option("--callback-url", help="Where the API POSTs call progress.")
+@account_options(splits=True)
 @click.option("--api-url", help=env_help("Voice API trigger endpoint.", "api_url"))
 @click.option("--journal", "journal_path", help=env_help("Submission journal.", "journal"))
 @click.option(
@@ -772,6 +786,9 @@ def run_cmd(
     numbers: tuple[str, ...],
     to_file: str | None,
     callback_url: str | None,
+    account_type: str,
+    personal_number: str | None,
+    max_destinations: int,
     api_url: str | None,
     journal_path: str | None,
     sandbox: bool,
@@ -814,6 +831,7 @@ def run_cmd(
         callback_url=callback_url, api_url=settings.api_url, api_token=settings.api_token,
         journal=settings.journal, sandbox=sandbox, executor=executor, scheduler=scheduler,
         dry_run=dry_run, jobs=jobs or pipeline.default_jobs(),
+        limits=account_limits(account_type, personal_number, max_destinations),
     )  # fmt: skip
     progress = RunProgress.for_terminal(quiet=quiet)
     try:

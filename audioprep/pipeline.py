@@ -98,7 +98,7 @@ class RunOptions:
     api_url: str = DEFAULT_API_URL
     api_token: str | None = field(default=None, repr=False)
     journal: str | None = None
-    max_destinations: int = rules.DEFAULT_MAX_DESTINATIONS
+    limits: rules.AccountLimits = field(default_factory=rules.AccountLimits)
     sandbox: bool = False
     jobs: int = field(default_factory=default_jobs)
     executor: str = "local"
@@ -294,7 +294,8 @@ def _open(
     context = RunContext(options, paths, paths.work)
     context.state = stack.enter_context(RunState(paths.state))
     if options.sandbox:
-        context.env = stack.enter_context(SandboxEnv(paths.work / "sandbox"))
+        env = SandboxEnv(paths.work / "sandbox", limits=options.limits)
+        context.env = stack.enter_context(env)
         for line in context.env.describe():
             _tell(progress, ProgressEvent("info", total, message=f"sandbox: {line}"))
         context.hosting = context.env.hosting()
@@ -342,7 +343,7 @@ def _submit_target(options: RunOptions, env: SandboxEnv | None) -> SubmitTarget:
             journal=str(env.files.journal),
             callback_url=env.callback_url,
             postbacks_db=str(env.files.postbacks_db),
-            max_destinations=options.max_destinations,
+            limits=options.limits,
             lookup=True,
         )
     return SubmitTarget(
@@ -351,7 +352,7 @@ def _submit_target(options: RunOptions, env: SandboxEnv | None) -> SubmitTarget:
         label=redact_url(options.api_url),
         journal=options.journal,
         callback_url=options.callback_url,
-        max_destinations=options.max_destinations,
+        limits=options.limits,
     )
 
 

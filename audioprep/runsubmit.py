@@ -88,7 +88,7 @@ class SubmitTarget:
     journal: str | None = None
     callback_url: str | None = None
     postbacks_db: str | None = None
-    max_destinations: int = rules.DEFAULT_MAX_DESTINATIONS
+    limits: rules.AccountLimits = field(default_factory=rules.AccountLimits)
     lookup: bool = False
 
 
@@ -224,7 +224,7 @@ class Submitter:
             destinations=item.destinations,
             job_id=job_id,
             callback_url=target.callback_url,
-            limits=rules.AccountLimits(max_destinations=target.max_destinations),
+            limits=target.limits,
             api_url=target.api_url,
             api_token=target.api_token,
             journal=target.journal,

@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from audioprep import rules
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.journal import JOURNAL_FILE
 from audioprep.runhosting import HostingTarget
@@ -201,9 +202,16 @@ class LocalS3:
 class SandboxEnv:
     """Local S3, Voice API and postback receiver; ``with SandboxEnv(dir) as env: ...``."""
 
-    def __init__(self, directory: str | Path, *, time_scale: float = TIME_SCALE) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        time_scale: float = TIME_SCALE,
+        limits: rules.AccountLimits | None = None,
+    ) -> None:
         self.files = SandboxFiles(Path(directory))
         self.time_scale = time_scale
+        self.limits = limits or rules.AccountLimits()  # the account its Voice API plays
         self._s3: LocalS3 | None = None
         self._voice: Any = None
         self._receiver: Any = None
@@ -246,6 +254,9 @@ class SandboxEnv:
             postback_attempts=3,
             postback_backoff_s=0.2,
             postback_timeout_s=2.0,
+            account_type=self.limits.account_type,
+            personal_number=self.limits.personal_number,
+            max_destinations=self.limits.max_destinations,
         )
         self._voice = Sandbox(options)
         self.api_url = self._voice.start()

@@ -223,7 +223,7 @@ def plan_jobs(options: SubmitOptions) -> tuple[list[PlannedJob], list[str]]:
     if not options.destinations:
         raise UsageError("no destinations", hint="give --to NUMBER (repeatable) or --to-file")
     destinations, notes = unique_destinations(options.destinations)
-    size = max(1, options.limits.max_destinations)
+    size = max(1, options.limits.per_job)
     chunks = [destinations[i : i + size] for i in range(0, len(destinations), size)]
     base = options.job_id or _generated_base(options, destinations)
     job_ids = derive_job_ids(base, len(chunks))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from audioprep import ffmpeg, hosting, pipeline, submit
+from audioprep import ffmpeg, hosting, pipeline, rules, submit
 from audioprep.client import RetryPolicy
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.manifest import read_manifest
@@ -355,7 +355,8 @@ def test_a_large_audience_is_split_into_jobs_each_sent_once(
     audio: dict[str, Path], tmp_path: Path
 ) -> None:
     people = tuple(Destination(f"3569900001{n}") for n in range(3))
-    run = options(tmp_path, sandbox=True, submit=True, destinations=people, max_destinations=2)
+    limits = rules.AccountLimits(max_destinations=2)
+    run = options(tmp_path, sandbox=True, submit=True, destinations=people, limits=limits)
     (item,) = run_pipeline([str(audio["ok"])], run).items
     base = item.job_ids[0].rsplit("-", 1)[0]
     assert item.job_ids == (f"{base}-1", f"{base}-2") and len(item.api_job_ids) == 2
@@ -365,6 +366,24 @@ def test_a_large_audience_is_split_into_jobs_each_sent_once(
     (again,) = run_pipeline([str(audio["ok"])], run).items
     assert stage(again, Stage.SUBMIT).message.startswith("already accepted earlier (journal)")
     assert sandbox_jobs(tmp_path) == Counter({f"{base}-1": 1, f"{base}-2": 1})
+
+
+def test_a_test_account_run_sends_only_to_the_personal_number(
+    audio: dict[str, Path], tmp_path: Path, run_cli: Cli
+) -> None:
+    personal, other = "35699000021", "35699000022"
+    common = ["run", str(audio["ok"]), "--sandbox", "--submit", "-o", str(tmp_path / "out")]
+    common += ["--account-type", "test", "--personal-number", personal, "-q", "--report", "json"]
+    refused = run_cli(*common, "--to", personal, "--to", other, expect=ExitCode.FINDINGS)
+    (item,) = json.loads(refused.stdout)["items"]
+    assert item["status"] == "failed" and item["failed_stage"] == "submit"
+    assert "(-123)" in item["error"] and "nothing was sent" in item["error"]
+    assert sandbox_jobs(tmp_path) == Counter()  # refused here: nothing reached the API
+    accepted = run_cli(*common, "--to", personal)
+    (item,) = json.loads(accepted.stdout)["items"]
+    assert item["submit_outcome"] == "accepted"
+    assert [c["number"] for c in item["calls"]] == [personal]
+    assert sum(sandbox_jobs(tmp_path).values()) == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -109,3 +109,22 @@ def test_one_client_keeps_one_connection() -> None:
             assert opened == [1]  # ten requests, one TCP connection
     finally:
         s3.stop()
+
+
+def test_the_run_sandbox_plays_the_account_it_is_given(tmp_path: Any) -> None:
+    from audioprep import rules
+    from audioprep.sandboxenv import TOKEN, SandboxEnv
+
+    limits = rules.AccountLimits(account_type=rules.AccountType.TEST, personal_number="35699000031")
+    body = {
+        "destinations": [{"number": "35699000032"}],
+        "voice_content": {"audio_file_url": "http://127.0.0.1:9/a.mp3"},
+    }
+    with SandboxEnv(tmp_path / "sandbox", limits=limits) as env:
+        answer = requests.post(
+            f"{env.api_url}/1/voice",
+            json=body,
+            headers={"Authorization": f"Token {TOKEN}"},
+            timeout=10,
+        )
+    assert answer.json()["result_info"]["status_code"] == rules.Code.TEST_PERSONAL_NUMBER

@@ -451,3 +451,44 @@ def test_sandbox_time_is_short() -> None:
     with sandbox():
         pass
     assert time.monotonic() - started < 2
+
+
+# -- account limits ---------------------------------------------------------------------------
+
+PERSONAL = "35699000011"
+
+
+def test_a_test_account_sends_only_the_personal_number_one_per_job(
+    run_cli: Cli, journal: Path
+) -> None:
+    test_account = ("--account-type", "test", "--personal-number", PERSONAL)
+    with sandbox(account_type=rules.AccountType.TEST, personal_number=PERSONAL) as box:
+        # Another number too: the job for it is refused here (-123), so nothing is sent.
+        both = args(box.url, journal, PERSONAL, "35699000012", extra=test_account)
+        refused = as_json(run_cli(*both, expect=ExitCode.FINDINGS).stdout)
+        assert api_requests(box) == 0
+        alone = args(box.url, journal, PERSONAL, extra=test_account)
+        accepted = as_json(run_cli(*alone).stdout)
+        assert api_requests(box) == 1
+    # split one per job (a two-number job would be -122), the other number refused
+    assert [job["destinations"] for job in refused] == [1, 1]
+    assert [job["outcome"] for job in refused] == ["not_sent", "invalid"]
+    assert refused[1]["status_code"] == Code.TEST_PERSONAL_NUMBER
+    assert accepted["outcome"] == "accepted"
+
+
+def test_a_test_account_without_its_personal_number_is_a_usage_error(
+    run_cli: Cli, journal: Path
+) -> None:
+    result = run_cli(
+        *args("http://127.0.0.1:9/1/voice", journal, PERSONAL, extra=("--account-type", "test")),
+        expect=ExitCode.USAGE,
+    )
+    assert "--personal-number" in result.stderr
+    assert not journal.exists()
+
+
+def test_per_job_is_one_on_a_test_account() -> None:
+    assert rules.AccountLimits(max_destinations=40).per_job == 40
+    test = rules.AccountLimits(account_type=rules.AccountType.TEST, personal_number=PERSONAL)
+    assert test.per_job == 1
