@@ -622,6 +622,9 @@ def status_cmd(
 @click.option("--true-peak", type=float, default=-1.0, show_default=True,
               help="Peak ceiling (dBTP).")  # fmt: skip
 @click.option("--no-normalise", is_flag=True, help="Skip loudness normalisation and trimming.")
+@click.option("--max-gain", "max_gain_db", type=click.FloatRange(0, 60), default=40.0,
+              show_default=True, help="Most gain normalising may add (dB); a file that needs "
+              "more is nearly silent and fails.")  # fmt: skip
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -639,6 +642,7 @@ def fix_cmd(
     target_lufs: float,
     true_peak: float,
     no_normalise: bool,
+    max_gain_db: float,
     jobs: int | None,
     dry_run: bool,
     overwrite: bool,
@@ -647,8 +651,9 @@ def fix_cmd(
     """Repair audio files, directories (recursively) or URLs into phone-ready files in OUTDIR.
 
     Decodes what ffmpeg decodes, salvages damaged streams, downmixes, resamples, normalises
-    loudness, trims silence, strips tags, fits 5 MB and writes a legal name; every output is
-    inspected again. Originals are never modified. Exit 0 when every output is ok.
+    loudness (refusing to raise a nearly silent file by more than --max-gain), trims silence,
+    strips tags, fits 5 MB and writes a legal name; every output is inspected again.
+    Originals are never modified. Exit 0 when every output is ok.
     """
     from audioprep.fix import FixOptions, fix_targets
 
@@ -659,6 +664,7 @@ def fix_cmd(
         target_lufs=target_lufs,
         true_peak_dbtp=true_peak,
         normalise=not no_normalise,
+        max_gain_db=max_gain_db,
         dry_run=dry_run,
         overwrite=overwrite,
         **({"jobs": jobs} if jobs else {}),

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import filecmp
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -88,6 +89,12 @@ STEP_MARGIN_LU = 0.25
 PEAK_MARGIN_DB = 0.5
 #: The limiter aims this far under the ceiling (MP3 encoding adds a little overshoot).
 LIMIT_MARGIN_DB = 1.0
+#: The most gain normalising adds by default (dB): to -19 LUFS, sources quieter than -59 LUFS
+#: are refused. Speech recorded far too quietly still measures around -35..-55 LUFS; room noise
+#: or a muted microphone measures -60 and below, and raising it makes loud hiss (a -70 dBFS
+#: noise file was raised by +49.7 dB and judged "ok"). ``--max-gain`` allows more.
+DEFAULT_MAX_GAIN_DB = 40.0
+MAX_GAIN_CEILING_DB = 60.0
 #: Largest download accepted for a URL target (fix exists to shrink files).
 MAX_DOWNLOAD_BYTES = 512 * 2**20
 
@@ -104,7 +111,9 @@ class Status(StrEnum):
 class FixOptions:
     """How to fix a batch. Loudness in LUFS/LU, peaks in dBTP, times in seconds.
 
-    ``normalise=False`` skips loudness normalisation and trimming. ``max_bytes`` is the size
+    ``normalise=False`` skips loudness normalisation and trimming. ``max_gain_db`` is the
+    most gain normalising may add: a file that needs more is nearly silent (noise, a muted
+    microphone) and fails rather than become loud hiss. ``max_bytes`` is the size
     cap (the API's 5 MB by default; only smaller caps are allowed). ``dry_run`` plans and
     measures but writes nothing. ``overwrite`` replaces an existing, different output file.
     """
@@ -115,6 +124,7 @@ class FixOptions:
     true_peak_dbtp: float = -1.0
     normalise: bool = True
     loudness_tolerance_lu: float = 1.0
+    max_gain_db: float = DEFAULT_MAX_GAIN_DB
     trim_pad_s: float = 0.25
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     dry_run: bool = False
@@ -129,6 +139,8 @@ class FixOptions:
             raise UsageError(f"true-peak ceiling {self.true_peak_dbtp} dBTP is outside -9..0")
         if not 0.5 <= self.loudness_tolerance_lu <= 3.0:
             raise UsageError("the loudness tolerance must be 0.5..3 LU")
+        if not 0.0 <= self.max_gain_db <= MAX_GAIN_CEILING_DB:
+            raise UsageError(f"the gain cap must be 0..{MAX_GAIN_CEILING_DB:g} dB")
         if self.jobs < 1 or self.trim_pad_s < 0:
             raise UsageError("jobs must be at least 1 and the trim pad not negative")
         if not 100_000 <= self.max_bytes <= rules.MAX_AUDIO_BYTES:
@@ -490,6 +502,8 @@ class FixJob:
         start, end = self.trims(report, rate, samples)
         duration = ((end if end is not None else samples) - start) / rate
         gain = self.gain(report)
+        if gain > self.options.max_gain_db:
+            return self.fail(self._too_quiet(report, gain))
         kbps = self.fit(duration)
         if isinstance(kbps, FixResult):
             return kbps
@@ -540,6 +554,15 @@ class FixJob:
                 f"{pad:g} s pads ({cut:.2f} s cut)",
             )
         return start, end
+
+    def _too_quiet(self, report: DecodeReport, gain: float) -> str:
+        return (
+            f"nearly silent ({report.integrated_lufs:.1f} LUFS): reaching"
+            f" {self.options.target_lufs:g} LUFS needs {gain:+.1f} dB, more than the"
+            f" {self.options.max_gain_db:g} dB a fix may add, and would make its noise loud"
+            " (a muted microphone, room noise or the wrong file?); re-record it, or allow"
+            f" the gain with 'audioprep fix --max-gain {math.ceil(gain)}'"
+        )
 
     def gain(self, report: DecodeReport) -> float:
         lufs = report.integrated_lufs

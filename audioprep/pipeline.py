@@ -30,7 +30,7 @@ from audioprep import rules
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.fetch import redact_url
-from audioprep.fix import FixOptions
+from audioprep.fix import DEFAULT_MAX_GAIN_DB, FixOptions
 from audioprep.manifest import read_manifest
 from audioprep.runexec import DaskExecutor, Executor, LocalExecutor
 from audioprep.runhosting import HostingTarget, Warmer, release, uploader_for
@@ -86,6 +86,7 @@ class RunOptions:
     target_lufs: float = -19.0
     true_peak_dbtp: float = -1.0
     normalise: bool = True
+    max_gain_db: float = DEFAULT_MAX_GAIN_DB
     allow_fix: bool = True
     bucket: str | None = None
     prefix: str = "audio"
@@ -421,6 +422,7 @@ class Runner:
             target_lufs=o.target_lufs,
             true_peak_dbtp=o.true_peak_dbtp,
             normalise=o.normalise,
+            max_gain_db=o.max_gain_db,
             jobs=1,
             dry_run=o.dry_run,
         )

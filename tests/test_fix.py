@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from audioprep import decode, ffmpeg, mp3gain, mp3scan, profiles, rules, wavscan
+from audioprep import cli, decode, ffmpeg, mp3gain, mp3scan, profiles, rules, wavscan
 from audioprep.decode import AnalyseOptions
 from audioprep.errors import UsageError
 from audioprep.fix import (
+    DEFAULT_MAX_GAIN_DB,
     SILENCE_DBFS,
     FixOptions,
     FixResult,
@@ -363,6 +364,34 @@ def test_impossible_fits_fail_clearly_with_no_output(tmp_path: Path) -> None:
     result = fix_targets([str(src)], wav)[0]
     assert result.status is Status.FAILED and "--profile voice-mp3" in (result.error or "")
     assert not any((tmp_path / "o").iterdir()) and not any((tmp_path / "w").iterdir())
+
+
+def test_a_nearly_silent_file_is_not_raised_into_loud_noise(tmp_path: Path, run_cli: Cli) -> None:
+    # White noise at -70 dBFS RMS (room noise, a muted microphone): normalising it needed
+    # +49.7 dB and the hiss came out "ok". The fix refuses more than --max-gain (40 dB).
+    graph = "anoisesrc=color=white:amplitude=0.0005:seed=1:sample_rate=16000"
+    src = af.make_tone(tmp_path, "hiss.wav", seconds=3, rate=16000, source=graph)
+    outdir = tmp_path / "o"
+    refused = fix_targets([str(src)], FixOptions(outdir=str(outdir), jobs=1))[0]
+    assert refused.status is Status.FAILED and refused.output is None
+    error = refused.error or ""
+    assert "nearly silent" in error and "more than the 40 dB" in error
+    assert "--max-gain 50" in error  # how to allow it, rounded up from the gain it needs
+    assert not outdir.exists() or not any(outdir.iterdir())
+    # Allowed, it is fixed to the target and the output is what inspect calls ok.
+    out = json.loads(
+        run_cli("fix", str(src), "-o", str(outdir), "--max-gain", "50", "--json").stdout
+    )[0]
+    assert out["status"] == "fixed" and 45 < out["gain_db"] < 50
+    assert inspect_file(out["output"]).verdict is Verdict.OK
+    # A recording far too quiet but not empty (a tone at -52 LUFS) stays within the cap.
+    tone = af.make_tone(tmp_path, "soft.wav", seconds=3, rate=16000, extra=["-af", "volume=-30dB"])
+    soft = fix_targets([str(tone)], FixOptions(outdir=str(tmp_path / "s"), jobs=1))[0]
+    assert soft.status is Status.FIXED and 30 < (soft.gain_db or 0) <= 40
+    with pytest.raises(UsageError, match="gain cap"):
+        FixOptions(outdir=str(outdir), max_gain_db=61)
+    (option,) = [p for p in cli.fix_cmd.params if p.name == "max_gain_db"]
+    assert option.default == DEFAULT_MAX_GAIN_DB  # the CLI states the library's default
 
 
 def test_bitrate_arithmetic() -> None:
