@@ -64,18 +64,25 @@ def counting_s3() -> Iterator[CountingS3]:
         server.close()
 
 
+def target_at(url: str, label: str, *, bucket: bool = True) -> HostingTarget:
+    """A public-by-ACL target at ``url`` with the test's credentials (and its bucket made)."""
+    target = HostingTarget(
+        bucket=BUCKET,
+        endpoint_url=url,
+        region="us-east-1",
+        public_mode="acl",
+        label=label,
+        credentials=CREDENTIALS,
+    )
+    if bucket:
+        runhosting.make_client(target).create_bucket(Bucket=BUCKET)
+    return target
+
+
 def test_threads_share_one_bucket_check_and_every_upload_is_verified(
     counting_s3: CountingS3, tmp_path: Path
 ) -> None:
-    target = HostingTarget(
-        bucket=BUCKET,
-        endpoint_url=counting_s3.url,
-        region="us-east-1",
-        public_mode="acl",
-        label="counting",
-        credentials=CREDENTIALS,
-    )
-    runhosting.make_client(target).create_bucket(Bucket=BUCKET)
+    target = target_at(counting_s3.url, "counting")
     files = [make_mp3(tmp_path, f"p{i}.mp3", seconds=0.5 + i / 10) for i in range(6)]
     try:
         with ThreadPoolExecutor(6) as pool:
@@ -92,15 +99,7 @@ def test_threads_share_one_bucket_check_and_every_upload_is_verified(
 def test_the_warmer_checks_the_bucket_once_before_any_upload_asks(
     counting_s3: CountingS3, tmp_path: Path
 ) -> None:
-    target = HostingTarget(
-        bucket=BUCKET,
-        endpoint_url=counting_s3.url,
-        region="us-east-1",
-        public_mode="acl",
-        label="warmed",
-        credentials=CREDENTIALS,
-    )
-    runhosting.make_client(target).create_bucket(Bucket=BUCKET)
+    target = target_at(counting_s3.url, "warmed")
     warmer = runhosting.Warmer(target)
     try:
         warmer.start()
@@ -119,14 +118,7 @@ def test_a_warmer_that_fails_leaves_the_error_to_the_first_upload(tmp_path: Path
     server = CountingS3()
     dead_url = server.url
     server.close()
-    target = HostingTarget(
-        bucket=BUCKET,
-        endpoint_url=dead_url,
-        region="us-east-1",
-        public_mode="acl",
-        label="dead",
-        credentials=CREDENTIALS,
-    )
+    target = target_at(dead_url, "dead", bucket=False)
     warmer = runhosting.Warmer(target)
     try:
         warmer.start()
