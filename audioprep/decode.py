@@ -54,7 +54,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from audioprep import ffmpeg
+from audioprep import ffmpeg, profiles
 from audioprep.errors import ToolError, UsageError
 from audioprep.models import Problem, Severity
 
@@ -739,6 +739,15 @@ def _very_low(report: DecodeReport, options: AnalyseOptions) -> Problem | None:
         value, level = report.rms_dbfs, f"RMS {_db(report.rms_dbfs)} dBFS"
     if value is None or value >= options.very_low_lufs:
         return None
+    if value < profiles.TARGET_LUFS - profiles.MAX_GAIN_DB:
+        return Problem(
+            "level.very_low",
+            Severity.WARNING,
+            f"nearly silent ({level}, peak {_db(report.peak_dbfs)} dBFS): callers will hear"
+            " at most faint noise, and raising it that far makes the noise loud (fix:"
+            f" re-record it; 'audioprep fix' adds at most {profiles.MAX_GAIN_DB:g} dB)",
+            fixable=False,
+        )
     return Problem(
         "level.very_low",
         Severity.WARNING,

@@ -89,11 +89,7 @@ STEP_MARGIN_LU = 0.25
 PEAK_MARGIN_DB = 0.5
 #: The limiter aims this far under the ceiling (MP3 encoding adds a little overshoot).
 LIMIT_MARGIN_DB = 1.0
-#: The most gain normalising adds by default (dB): to -19 LUFS, sources quieter than -59 LUFS
-#: are refused. Speech recorded far too quietly still measures around -35..-55 LUFS; room noise
-#: or a muted microphone measures -60 and below, and raising it makes loud hiss (a -70 dBFS
-#: noise file was raised by +49.7 dB and judged "ok"). ``--max-gain`` allows more.
-DEFAULT_MAX_GAIN_DB = 40.0
+DEFAULT_MAX_GAIN_DB = profiles.MAX_GAIN_DB  # see there
 MAX_GAIN_CEILING_DB = 60.0
 #: Largest download accepted for a URL target (fix exists to shrink files).
 MAX_DOWNLOAD_BYTES = 512 * 2**20
@@ -120,7 +116,7 @@ class FixOptions:
 
     outdir: str
     profile: str = ProfileName.VOICE_MP3.value
-    target_lufs: float = -19.0
+    target_lufs: float = profiles.TARGET_LUFS
     true_peak_dbtp: float = -1.0
     normalise: bool = True
     loudness_tolerance_lu: float = 1.0

@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from audioprep import rules
+from audioprep import profiles, rules
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.fetch import redact_url
@@ -83,7 +83,7 @@ class RunOptions:
     state: str | None = None
     manifest: str | None = None
     profile: str = "voice-mp3"
-    target_lufs: float = -19.0
+    target_lufs: float = profiles.TARGET_LUFS
     true_peak_dbtp: float = -1.0
     normalise: bool = True
     max_gain_db: float = DEFAULT_MAX_GAIN_DB

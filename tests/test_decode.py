@@ -23,6 +23,7 @@ from audioprep.decode import AnalyseOptions, DecodeReport, analyse, parse_analys
 from audioprep.errors import ToolError, UsageError
 from audioprep.ffmpeg import run
 from audioprep.models import Problem, Severity
+from tests import audio_factory as af
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 HTML_PAGE = (
@@ -244,6 +245,16 @@ def test_very_low_level(media: Media) -> None:
     low = _problem(report, "level.very_low")
     assert low.severity is WARNING and low.fixable
     assert "level.leading_silence" not in _ids(report)  # below the silence line end to end
+
+
+def test_a_file_too_quiet_to_normalise_says_to_re_record_it(tmp_path: Path) -> None:
+    # White noise at -70 dBFS RMS: 'audioprep fix' refuses the +50 dB it would need.
+    graph = "anoisesrc=color=white:amplitude=0.0005:seed=1:sample_rate=16000"
+    report = analyse(af.make_tone(tmp_path, "hiss.wav", seconds=3, rate=16000, source=graph))
+    low = _problem(report, "level.very_low")
+    assert low.severity is WARNING and not low.fixable
+    assert "nearly silent" in low.message and "re-record" in low.message
+    assert "40 dB" in low.message
 
 
 def test_clipping(media: Media) -> None:
