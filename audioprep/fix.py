@@ -89,7 +89,9 @@ STEP_MARGIN_LU = 0.25
 PEAK_MARGIN_DB = 0.5
 #: The limiter aims this far under the ceiling (MP3 encoding adds a little overshoot).
 LIMIT_MARGIN_DB = 1.0
-DEFAULT_MAX_GAIN_DB = profiles.MAX_GAIN_DB  # see there
+#: The most gain normalising adds unless told otherwise (``profiles.MAX_GAIN_DB`` says why).
+DEFAULT_MAX_GAIN_DB = profiles.MAX_GAIN_DB
+#: The most ``--max-gain`` may allow.
 MAX_GAIN_CEILING_DB = 60.0
 #: Largest download accepted for a URL target (fix exists to shrink files).
 MAX_DOWNLOAD_BYTES = 512 * 2**20
