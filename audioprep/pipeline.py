@@ -30,7 +30,7 @@ from audioprep import profiles, rules
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.fetch import redact_url
-from audioprep.fix import DEFAULT_MAX_GAIN_DB, FixOptions
+from audioprep.fix import FixOptions
 from audioprep.manifest import read_manifest
 from audioprep.runexec import DaskExecutor, Executor, LocalExecutor
 from audioprep.runhosting import HostingTarget, Warmer, release, uploader_for
@@ -86,7 +86,7 @@ class RunOptions:
     target_lufs: float = profiles.TARGET_LUFS
     true_peak_dbtp: float = -1.0
     normalise: bool = True
-    max_gain_db: float = DEFAULT_MAX_GAIN_DB
+    max_gain_db: float = profiles.MAX_GAIN_DB
     allow_fix: bool = True
     bucket: str | None = None
     prefix: str = "audio"
