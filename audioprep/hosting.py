@@ -1,10 +1,11 @@
 """Hosting audio on S3 (or an S3-compatible store) so the Voice API can download it.
 
-This module owns the upload run: the one place the boto3 client is built
+This module owns uploading: the one place the boto3 client is built
 (:func:`make_s3_client`, the seam tests stub), the error boundary (:func:`s3_errors`),
 inspecting and sniffing each file, reusing an object that already holds the same bytes, one
 PutObject with the right metadata and an in-transit checksum, choosing the public URL or a
-presigned one, and proving it with an anonymous download before reporting it. Names come from
+presigned one, and proving it with an anonymous download before reporting it
+(:class:`UploadSession` per file, :func:`upload_files` for a list). Names come from
 :mod:`audioprep.s3urls`; public access and the anonymous check from :mod:`audioprep.s3public`.
 
 Per-file outcomes are data (:class:`UploadResult`); only what stops the whole run is raised:
@@ -267,8 +268,10 @@ def _client_error(exc: Any, options: UploadOptions) -> AudioprepError:
 # --------------------------------------------------------------------------------------------
 
 
-class _Run:
-    """One run's S3 client, anonymous HTTP session and bucket facts (looked up once)."""
+class UploadSession:
+    """An S3 client, an anonymous HTTP session and the bucket's facts (looked up once):
+    what uploading a file needs. :func:`upload_files` makes one per call; a batch that
+    shares one client between threads (:mod:`audioprep.runhosting`) makes one per thread."""
 
     def __init__(
         self,
@@ -315,6 +318,10 @@ class _Run:
         """How to make the prefix publicly readable, with the exact bucket policy."""
         return not_public_hint(self.options.bucket, self.options.prefix, self.region)
 
+    def upload(self, path: Path) -> UploadResult:
+        """Upload (or reuse), publish and verify one file; its failures are data."""
+        return _upload_one(self, path)
+
 
 def upload_files(
     paths: Sequence[str | os.PathLike[str]], options: UploadOptions
@@ -327,15 +334,15 @@ def upload_files(
         ServiceUnavailable: S3 cannot be reached or keeps answering 5xx.
         UsageError: an option is out of range.
     """
-    options = _checked(options)
+    options = validated(options)
     with s3_errors(options):
         client = make_s3_client(options)
         with anonymous_session() as http:
-            run = _Run(options, client, http)
-            return [_upload_one(run, Path(p)) for p in paths]
+            session = UploadSession(options, client, http)
+            return [session.upload(Path(p)) for p in paths]
 
 
-def _checked(options: UploadOptions) -> UploadOptions:
+def validated(options: UploadOptions) -> UploadOptions:
     """``options`` validated, with ``public_mode`` made a :class:`PublicMode` if given as text."""
     try:
         mode = PublicMode(options.public_mode)
@@ -374,16 +381,16 @@ def _region_header(response: Any) -> str | None:
     return str(region) if region else None
 
 
-def _upload_one(run: _Run, path: Path) -> UploadResult:
-    result = UploadResult(file=str(path), bucket=run.options.bucket)
+def _upload_one(session: UploadSession, path: Path) -> UploadResult:
+    result = UploadResult(file=str(path), bucket=session.options.bucket)
     try:
         data = _read(path)
         sha256 = hashlib.sha256(data).hexdigest()
         result = replace(result, sha256=sha256, size=len(data))
-        prep = _prepare(path, data, sha256, run.options)
+        prep = _prepare(path, data, sha256, session.options)
         result = replace(result, key=prep.key, content_type=prep.content_type)
-        result = replace(result, reused=_store(run, prep))
-        result = _publish(run, prep, result)
+        result = replace(result, reused=_store(session, prep))
+        result = _publish(session, prep, result)
     except Refused as refused:
         log.info("%s: %s", path, refused.error)  # data, rendered by the caller
         return replace(result, error=refused.error, hint=refused.hint, problems=refused.problems)
@@ -455,33 +462,33 @@ def _inspect(path: Path, served_name: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _store(run: _Run, prep: _Prepared) -> bool:
+def _store(session: UploadSession, prep: _Prepared) -> bool:
     """Upload unless the key already holds these bytes; True when it was reused."""
-    where = f"s3://{run.options.bucket}/{prep.key}"
-    existing = _head(run, prep.key) if run.options.reuse else None
+    where = f"s3://{session.options.bucket}/{prep.key}"
+    existing = _head(session, prep.key) if session.options.reuse else None
     stored = existing.get("Metadata", {}).get(SHA256_METADATA) if existing else None
     if stored is not None and stored == prep.sha256:
         log.info("%s: %s already holds these bytes", prep.path, where)
         return True
     if existing is not None:
         log.warning("%s: replacing %s, which holds other or unlabelled bytes", prep.path, where)
-    _put(run, prep, acl=run.options.public_mode is PublicMode.ACL)
+    _put(session, prep, acl=session.options.public_mode is PublicMode.ACL)
     return False
 
 
-def _head(run: _Run, key: str) -> Any:
+def _head(session: UploadSession, key: str) -> Any:
     """HEAD ``key``: its answer, or None when missing (or when we may not look: 403)."""
     from botocore.exceptions import ClientError
 
     try:
-        return run.client.head_object(Bucket=run.options.bucket, Key=key)
+        return session.client.head_object(Bucket=session.options.bucket, Key=key)
     except ClientError as exc:
         if http_status(exc) in (403, 404):
             return None
         raise
 
 
-def _put(run: _Run, prep: _Prepared, *, acl: bool) -> None:
+def _put(session: UploadSession, prep: _Prepared, *, acl: bool) -> None:
     """One PutObject with Content-Type, Cache-Control, and the SHA-256 as metadata and checksum.
 
     Files are at most 5 MB (``MAX_AUDIO_BYTES``), so a single PutObject is right: no multipart
@@ -492,8 +499,8 @@ def _put(run: _Run, prep: _Prepared, *, acl: bool) -> None:
 
     extra = {"ACL": "public-read"} if acl else {}
     try:
-        run.client.put_object(
-            Bucket=run.options.bucket,
+        session.client.put_object(
+            Bucket=session.options.bucket,
             Key=prep.key,
             Body=prep.data,
             ContentType=prep.content_type,
@@ -508,7 +515,8 @@ def _put(run: _Run, prep: _Prepared, *, acl: bool) -> None:
                 f"S3 rejected the upload ({error_code(exc)}): it did not receive the file's bytes",
                 hint="the data was corrupted in transit; run the upload again",
             ) from None
-        refusal = acl_refusal(run.client, run.options.bucket, exc, run.hint()) if acl else None
+        bucket = session.options.bucket
+        refusal = acl_refusal(session.client, bucket, exc, session.hint()) if acl else None
         if refusal is not None:
             raise refusal from None
         raise
@@ -519,21 +527,21 @@ def _put(run: _Run, prep: _Prepared, *, acl: bool) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _publish(run: _Run, prep: _Prepared, result: UploadResult) -> UploadResult:
+def _publish(session: UploadSession, prep: _Prepared, result: UploadResult) -> UploadResult:
     """Verify the final URL anonymously; only a verified URL is ever put in the result."""
-    mode = run.options.public_mode
+    mode = session.options.public_mode
     if mode is PublicMode.PRESIGN:
-        return _publish_presigned(run, prep, result)
-    url = run.url_for(prep.key)
+        return _publish_presigned(session, prep, result)
+    url = session.url_for(prep.key)
     _check_url(url)
-    check = run.verify(prep, url)
+    check = session.verify(prep, url)
     used = PublicMode.ACL if mode is PublicMode.ACL else PublicMode.POLICY
     acl_sent = mode is PublicMode.ACL and not result.reused
     if check.status == 403 and not acl_sent:
-        used = _make_public(run, prep)
-        check = run.verify(prep, url)
+        used = _make_public(session, prep)
+        check = session.verify(prep, url)
     if check.status == 403:
-        raise _not_public(run, prep.key)
+        raise _not_public(session, prep.key)
     if not check.ok:
         raise Refused(
             f"the API could not download {redact_url(url)}: {check.message}",
@@ -542,32 +550,32 @@ def _publish(run: _Run, prep: _Prepared, result: UploadResult) -> UploadResult:
     return replace(result, url=url, verified=True, public_mode=used)
 
 
-def _make_public(run: _Run, prep: _Prepared) -> PublicMode:
+def _make_public(session: UploadSession, prep: _Prepared) -> PublicMode:
     """Make the object public the ways the options allow; :class:`Refused` when none can."""
-    options = run.options
+    options = session.options
     acl_possible = options.public_mode is PublicMode.ACL or (
-        options.public_mode is PublicMode.AUTO and run.acls_allowed() is not False
+        options.public_mode is PublicMode.AUTO and session.acls_allowed() is not False
     )
     if acl_possible:
         try:
-            grant_public_read(run.client, options.bucket, prep.key, run.hint())
+            grant_public_read(session.client, options.bucket, prep.key, session.hint())
         except Refused:
             if options.public_mode is PublicMode.ACL or not options.allow_policy_change:
                 raise
         else:
             return PublicMode.ACL
     if options.allow_policy_change:
-        apply_public_policy(run.client, options.bucket, options.prefix, run.region)
+        apply_public_policy(session.client, options.bucket, options.prefix, session.region)
         return PublicMode.POLICY
-    raise _not_public(run, prep.key)
+    raise _not_public(session, prep.key)
 
 
-def _not_public(run: _Run, key: str) -> Refused:
+def _not_public(session: UploadSession, key: str) -> Refused:
     return Refused(
-        f"s3://{run.options.bucket}/{key} is not publicly readable "
-        f"(an anonymous GET of {redact_url(run.url_for(key))} answered HTTP 403), "
+        f"s3://{session.options.bucket}/{key} is not publicly readable "
+        f"(an anonymous GET of {redact_url(session.url_for(key))} answered HTTP 403), "
         "so the API could not download it",
-        hint=run.hint(),
+        hint=session.hint(),
     )
 
 
@@ -582,16 +590,18 @@ def _check_url(url: str) -> None:
         )
 
 
-def _publish_presigned(run: _Run, prep: _Prepared, result: UploadResult) -> UploadResult:
-    expires = run.options.expires
-    url = run.client.generate_presigned_url(
-        "get_object", Params={"Bucket": run.options.bucket, "Key": prep.key}, ExpiresIn=expires
+def _publish_presigned(
+    session: UploadSession, prep: _Prepared, result: UploadResult
+) -> UploadResult:
+    expires = session.options.expires
+    url = session.client.generate_presigned_url(
+        "get_object", Params={"Bucket": session.options.bucket, "Key": prep.key}, ExpiresIn=expires
     )
     _check_url(url)
-    check = run.verify(prep, url)
+    check = session.verify(prep, url)
     if not check.ok:
         raise Refused(
-            f"the presigned URL for s3://{run.options.bucket}/{prep.key} does not download: "
+            f"the presigned URL for s3://{session.options.bucket}/{prep.key} does not download: "
             f"{check.message}",
             hint=_verify_hint(check),
         )

@@ -83,17 +83,18 @@ class Uploader:
     """
 
     def __init__(self, target: HostingTarget, shared: SharedClient | None = None) -> None:
-        # hosting's run object is private; this is the one place outside hosting.py using it.
-        self.options = hosting._checked(target.upload_options())
+        self.options = hosting.validated(target.upload_options())
         with hosting.s3_errors(self.options):
             shared = shared or SharedClient.for_target(target)
             self._http = anonymous_session()
-            self._run = hosting._Run(self.options, shared.client, self._http, (shared.region,))
+            self._session = hosting.UploadSession(
+                self.options, shared.client, self._http, (shared.region,)
+            )
 
     def upload(self, path: Path) -> UploadResult:
         """Upload (or reuse), publish and verify one file; per-file failures are data."""
         with hosting.s3_errors(self.options):
-            return hosting._upload_one(self._run, path)
+            return self._session.upload(path)
 
     def close(self) -> None:
         """Close the anonymous HTTP session."""
@@ -110,7 +111,7 @@ class SharedClient:
     @classmethod
     def for_target(cls, target: HostingTarget) -> SharedClient:
         """Build the client and check the bucket (raises like ``audioprep upload``)."""
-        options = hosting._checked(target.upload_options())
+        options = hosting.validated(target.upload_options())
         with hosting.s3_errors(options):
             client = make_client(target)
             return cls(client, hosting.bucket_region(client, options))
