@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from audioprep import __version__, rules
-from audioprep.serving import KeepAliveHandler, ServerThread, TrackingHTTPServer
+from audioprep.serving import BodyProblem, KeepAliveHandler, ServerThread, TrackingHTTPServer
 from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)
@@ -379,9 +379,9 @@ class _Handler(KeepAliveHandler):
             self.close_connection = True
             return Verdict(403, {"error": "forbidden"}, "the secret is missing or wrong")
         raw = self._read_body()
-        if raw is None:
+        if not isinstance(raw, bytes):
             self.close_connection = True
-            return Verdict(400, {"error": "a body with Content-Length is needed"}, "no body")
+            return raw
         verdict, body = judge_postback(raw)
         if body is None:
             return verdict
@@ -391,11 +391,15 @@ class _Handler(KeepAliveHandler):
             200, {"ok": True, "duplicate": stored.duplicate}, f"#{stored.postback_id} {what}"
         )
 
-    def _read_body(self) -> bytes | None:
-        """A non-empty body sent with a Content-Length (postbacks are never chunked)."""
-        if "Content-Length" not in self.headers:
-            return None
-        return self.read_body(MAX_BODY_BYTES) or None
+    def _read_body(self) -> bytes | Verdict:
+        """A non-empty body sent with a Content-Length (postbacks are never chunked), or
+        the refusal to send."""
+        body = self.read_body(MAX_BODY_BYTES) if "Content-Length" in self.headers else b""
+        if body is BodyProblem.TOO_LARGE:
+            return Verdict(413, {"error": "body too large"}, f"over {MAX_BODY_BYTES:,} bytes")
+        if isinstance(body, BodyProblem) or not body:
+            return Verdict(400, {"error": "a body with Content-Length is needed"}, "no body")
+        return body
 
     def _send(self, verdict: Verdict, allow: str | None = None) -> None:
         data = json.dumps(verdict.body).encode("utf-8")

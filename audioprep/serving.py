@@ -19,12 +19,14 @@ not a general one: request bodies are read whole before the application runs (at
 from __future__ import annotations
 
 import contextlib
+import enum
 import io
 import logging
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -127,6 +129,19 @@ class TrackingHTTPServer(ThreadingHTTPServer):
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
+class BodyProblem(enum.Enum):
+    """Why :meth:`KeepAliveHandler.read_body` has no body to give; the value is the HTTP
+    status that says so."""
+
+    TOO_LARGE = 413  # over the handler's limit
+    BAD_FRAMING = 400  # a Content-Length or chunk size that is no number, or fewer bytes
+
+    @property
+    def status_line(self) -> str:
+        """The status line's text, e.g. ``"400 Bad Request"``."""
+        return f"{self.value} {HTTPStatus(self.value).phrase}"
+
+
 class KeepAliveHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive on a :class:`TrackingHTTPServer`; request lines go to the
     debug log."""
@@ -159,8 +174,9 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
         return going_on
 
-    def read_body(self, max_bytes: int) -> bytes | None:
-        """The request body; None when it is larger than ``max_bytes`` or badly framed."""
+    def read_body(self, max_bytes: int) -> bytes | BodyProblem:
+        """The request body (``b""`` without one), or why there is none to give: larger than
+        ``max_bytes``, or badly framed (the connection cannot be trusted after either)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked(max_bytes)
         raw = self.headers.get("Content-Length")
@@ -169,29 +185,39 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         try:
             length = int(raw)
         except ValueError:
-            return None
-        if not 0 <= length <= max_bytes:
-            return None
-        return self.rfile.read(length)
+            return BodyProblem.BAD_FRAMING
+        if length < 0:
+            return BodyProblem.BAD_FRAMING
+        if length > max_bytes:
+            return BodyProblem.TOO_LARGE
+        return self._read_exactly(length)
 
-    def _read_chunked(self, max_bytes: int) -> bytes | None:
+    def _read_chunked(self, max_bytes: int) -> bytes | BodyProblem:
         chunks: list[bytes] = []
         total = 0
         while True:
             try:
                 size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
             except ValueError:
-                return None
+                return BodyProblem.BAD_FRAMING
+            if size < 0:
+                return BodyProblem.BAD_FRAMING
             if size == 0:
                 break
             total += size
             if total > max_bytes:
-                return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(8)
+                return BodyProblem.TOO_LARGE
+            chunk = self._read_exactly(size)
+            if isinstance(chunk, BodyProblem) or self.rfile.readline(8) != b"\r\n":
+                return BodyProblem.BAD_FRAMING
+            chunks.append(chunk)
         while self.rfile.readline(1024).strip():  # trailers
             pass
         return b"".join(chunks)
+
+    def _read_exactly(self, length: int) -> bytes | BodyProblem:
+        data = self.rfile.read(length)
+        return data if len(data) == length else BodyProblem.BAD_FRAMING
 
 
 class WSGIServer(TrackingHTTPServer):
@@ -220,9 +246,9 @@ class _WSGIHandler(KeepAliveHandler):
         """Every method: read the body, call the application, send its answer in one piece."""
         with self.server.answering():
             body = self.read_body(self.server.max_body_bytes)
-            if body is None:
+            if isinstance(body, BodyProblem):
                 self.close_connection = True
-                self._send("413 Request Entity Too Large", [], b"")
+                self._send(body.status_line, [], b"")
                 return
             status, headers, data = self._call(body)
             self._send(status, headers, data)

@@ -152,6 +152,17 @@ def test_other_shapes_get_400_and_the_reason_is_logged(
     assert receiver.store.counts()["postbacks"] == 0
 
 
+def test_a_body_over_the_limit_is_a_413_and_a_missing_one_a_400(receiver: PostbackServer) -> None:
+    from audioprep.postbacks import MAX_BODY_BYTES
+
+    big = post(receiver.url + "/postback", b" " * (MAX_BODY_BYTES + 1))
+    assert (big.status_code, big.json()) == (413, {"error": "body too large"})
+    empty = post(receiver.url + "/postback", b"")
+    assert empty.status_code == 400
+    assert empty.json() == {"error": "a body with Content-Length is needed"}
+    assert receiver.store.counts()["postbacks"] == 0
+
+
 def test_health_and_methods(receiver: PostbackServer) -> None:
     assert requests.get(receiver.url + "/health", timeout=5).status_code == 200
     assert requests.get(receiver.url + "/postback", timeout=5).status_code == 405

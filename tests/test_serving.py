@@ -98,6 +98,56 @@ def test_a_crash_is_a_500_and_a_too_large_body_a_413(server: str) -> None:
     assert requests.get(f"{server}/still-serving", timeout=5).status_code == 200
 
 
+def _raw_exchange(server: str, request: bytes) -> bytes:
+    """Send ``request`` as is, half-close, and read the whole answer."""
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := conn.recv(4096):
+            reply += chunk
+    return reply
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: ten\r\n\r\nabc",
+        b"Content-Length: -1\r\n\r\nabc",
+        b"Content-Length: 10\r\n\r\nabc",  # the client stopped after 3 of 10 bytes
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\nabc",  # a chunk cut short
+        b"Transfer-Encoding: chunked\r\n\r\n3\r\nabcde\r\n0\r\n\r\n",  # longer than said
+    ],
+    ids=[
+        "length-no-number",
+        "length-negative",
+        "body-short",
+        "chunk-size-no-number",
+        "chunk-short",
+        "chunk-long",
+    ],
+)
+def test_a_badly_framed_body_is_a_400_and_never_reaches_the_application(
+    server: str, framing: bytes
+) -> None:
+    reply = _raw_exchange(server, b"PUT /bucket/key HTTP/1.1\r\nHost: x\r\n" + framing)
+    assert reply.startswith(b"HTTP/1.1 400 "), reply
+    assert b"PATH_INFO" not in reply  # the echo application never ran
+
+
+def test_a_too_large_chunked_body_is_a_413(server: str) -> None:
+    chunks = b"".join(b"%x\r\n" % 400 + b"x" * 400 + b"\r\n" for _ in range(3))
+    reply = _raw_exchange(
+        server,
+        b"PUT /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+
+
 def test_a_client_expecting_100_continue_gets_it_before_sending_the_body(server: str) -> None:
     """botocore sends ``Expect: 100-continue`` with every PutObject and waits up to a second."""
     host, port = server.removeprefix("http://").split(":")

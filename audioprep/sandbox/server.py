@@ -26,7 +26,7 @@ from audioprep import __version__, rules
 from audioprep.rules import Code
 from audioprep.sandbox.options import FaultMode, Faults, FaultState
 from audioprep.sandbox.service import Reply, VoiceService
-from audioprep.serving import KeepAliveHandler, TrackingHTTPServer
+from audioprep.serving import BodyProblem, KeepAliveHandler, TrackingHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class _Handler(KeepAliveHandler):
 
     def _reply(self) -> Reply:
         body = self.read_body(MAX_BODY_BYTES)
-        if body is None:
+        if isinstance(body, BodyProblem):  # the real API's answer is unknown: a plain 400
             self.close_connection = True
             return http_reply(400)
         route = match(urlsplit(self.path).path)
