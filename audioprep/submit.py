@@ -604,6 +604,29 @@ def render_outcomes(outcomes: Sequence[JobOutcome]) -> str:
     return "\n".join(lines)
 
 
+def shown_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` fit for a terminal: the audio URL without query string or user-info (a
+    presigned signature), the callback URL without its path and query as well (a postback
+    receiver's secret may be its last path segment, as ``postbacks serve`` takes it)."""
+    shown = dict(payload)
+    content = shown.get("voice_content")
+    audio = content.get("audio_file_url") if isinstance(content, Mapping) else None
+    if isinstance(content, Mapping) and isinstance(audio, str):
+        shown["voice_content"] = {**content, "audio_file_url": redact_url(audio)}
+    callback = shown.get("callback_url")
+    if isinstance(callback, str):
+        shown["callback_url"] = _without_path(redact_url(callback))
+    return shown
+
+
+def _without_path(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<hidden>"
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}/<hidden>" if slash and path else url
+
+
 def _render_one(item: JobOutcome) -> list[str]:
     mark = item.outcome.value.upper() if item.outcome is Outcome.UNKNOWN else item.outcome.value
     head = f"{mark:<11} {item.job_id:<15} {item.destinations:>5} destination(s)"
@@ -624,10 +647,10 @@ def _render_one(item: JobOutcome) -> list[str]:
 
 
 def _render_dry_run(item: JobOutcome, payload: Mapping[str, Any]) -> list[str]:
-    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    text = json.dumps(shown_payload(payload), indent=2, ensure_ascii=False)
     verdict = "valid" if item.status_code == 0 else "invalid"
     return [
-        "  payload (sent as compact JSON):",
+        "  payload (sent as compact JSON; URLs shown without secrets, --json has them whole):",
         *("    " + line for line in text.splitlines()),
         f"  validator: {verdict}: HTTP {item.http_status}, status_code {item.status_code}",
         f"  the API would answer: {item.description}",

@@ -128,6 +128,27 @@ def test_dry_run_prints_the_payload_and_sends_nothing(run_cli: Cli, journal: Pat
     assert '"ring_timeout_seconds": 30' in result.stdout
 
 
+def test_dry_run_text_shows_no_presigned_signature_or_postback_secret(
+    run_cli: Cli, journal: Path
+) -> None:
+    presigned = "https://bucket.s3.amazonaws.com/welcome.mp3?X-Amz-Signature=f00dcafe"
+    secret_hook = "https://hooks.example.com/postback/s3cr3t-hook?secret=s3cr3t-query"
+    dry_run = (
+        "submit", "--api-url", "http://127.0.0.1:1", "--journal", str(journal),
+        "--audio-url", presigned, "--to", "35699000001", "--callback-url", secret_hook,
+        "--dry-run",
+    )  # fmt: skip
+    result = run_cli(*dry_run)
+    assert '"audio_file_url": "https://bucket.s3.amazonaws.com/welcome.mp3"' in result.stdout
+    assert '"callback_url": "https://hooks.example.com/<hidden>"' in result.stdout
+    for secret in ("f00dcafe", "X-Amz-Signature", "s3cr3t-hook", "s3cr3t-query"):
+        assert secret not in result.output
+    exact = run_cli(*dry_run, "--json")  # scripts get the request as it would be sent
+    payload = as_json(exact.stdout)["payload"]
+    assert payload["voice_content"]["audio_file_url"] == presigned
+    assert payload["callback_url"] == secret_hook
+
+
 def test_dry_run_json_is_the_exact_request(run_cli: Cli, journal: Path) -> None:
     extra = (
         "--job-id",
