@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from audioprep.models import Problem, Severity
+from audioprep.sniff import SNIFF_BYTES, Container, by_signature, is_audio
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,8 @@ _SECOND = bytes(b for b in range(0xE0, 0x100) if (b >> 3) & 3 != 1 and (b >> 1) 
 _THIRD = bytes(b for b in range(256) if 0 < b >> 4 < 15 and (b >> 2) & 3 != 3)
 _SYNC_RE = re.compile(b"\xff[" + re.escape(_SECOND) + b"][" + re.escape(_THIRD) + b"]", re.DOTALL)
 
-#: Magic numbers of things that are not MPEG audio, for messages about what a file really is.
-_FOREIGN_MAGIC = (
-    (b"RIFF", "a RIFF/WAVE file"),
-    (b"RF64", "an RF64 WAVE file"),
-    (b"OggS", "an Ogg file (Vorbis/Opus)"),
-    (b"fLaC", "a FLAC file"),
-    (b"FORM", "an AIFF file"),
-    (b"#!AMR", "an AMR file"),
-    (b"\x1a\x45\xdf\xa3", "a Matroska/WebM file"),
-    (b"\x30\x26\xb2\x75", "a WMA/ASF file"),
-)
-_FOREIGN_AUDIO = frozenset(name for _, name in _FOREIGN_MAGIC) | {"an MP4/M4A file"}
+#: What :func:`audioprep.sniff.by_signature` may call a file that still is an MPEG stream.
+_MPEG = frozenset({Container.MP3, Container.MP2, Container.AAC, Container.TEXT})
 
 
 class BitrateMode(StrEnum):
@@ -117,7 +108,7 @@ class Mp3Scan:
     with ``vbr_header.stream_bytes``. ``resyncs``/``resync_bytes`` count mid-stream losses of
     sync and the garbage skipped; ``inner_tags`` tags found between frames (files glued
     together); ``stream_changes`` switches of version, layer, sample rate or mono/stereo.
-    ``foreign_format`` names another container the file starts with (e.g. RIFF/WAVE).
+    ``foreign_format`` is the other container the file starts as (e.g. WAV: MPEG in RIFF).
     """
 
     path: str
@@ -149,7 +140,7 @@ class Mp3Scan:
     truncated_frame: TruncatedFrame | None = None
     trailing_junk: int = 0
     stream_changes: int = 0
-    foreign_format: str | None = None
+    foreign_format: Container | None = None
     problems: tuple[Problem, ...] = ()
 
     @property
@@ -469,19 +460,10 @@ def _field(frame: bytes, off: int, present: int) -> int | None:
     return int(_U32.unpack_from(frame, off)[0])
 
 
-def _sniff(head: bytes) -> str | None:
-    """Name what a file starting with ``head`` is when it is plainly not MPEG audio."""
-    for magic, name in _FOREIGN_MAGIC:
-        if head.startswith(magic):
-            return name
-    if head[4:8] == b"ftyp":
-        return "an MP4/M4A file"
-    text = head.lstrip()
-    if text[:1] == b"<":
-        return "an HTML/XML document"
-    if text[:1] in (b"{", b"["):
-        return "a JSON document"
-    return None
+def _foreign(head: bytes) -> Container | None:
+    """The other container a file starting with ``head`` plainly is (RIFF/WAVE, Ogg, HTML...)."""
+    found = by_signature(head)
+    return None if found is None or found in _MPEG else found
 
 
 def scan_mp3(path: str | os.PathLike[str]) -> Mp3Scan:
@@ -516,7 +498,7 @@ def _scan(mm: mmap.mmap, path: str, size: int) -> Mp3Scan:
         picture_bytes=tags.picture_bytes,
         id3v1=tags.id3v1,
         apev2_size=tags.apev2_size,
-        foreign_format=_sniff(mm[:16]),
+        foreign_format=_foreign(mm[:SNIFF_BYTES]),
     )
     first = _find_sync(mm, tags.start, tags.end)
     if first is not None:
@@ -599,8 +581,8 @@ def _no_frames(scan: Mp3Scan) -> Problem:
     if size == 0:
         why = "the file is empty (0 bytes)"
     elif scan.foreign_format is not None:
-        why = f"the file looks like {scan.foreign_format}, not an MP3"
-        fixable = scan.foreign_format in _FOREIGN_AUDIO
+        why = f"the file is {scan.foreign_format.label}, not an MP3"
+        fixable = is_audio(scan.foreign_format)
     elif tag > size:
         why = f"the ID3v2 tag claims {tag} bytes but the file has only {size}"
     elif tag and scan.first_frame_offset is None:
@@ -618,7 +600,8 @@ def _container_problems(scan: Mp3Scan) -> list[Problem]:
         found.append(
             _error(
                 "mp3.not_mpeg_file",
-                f"the file is {scan.foreign_format} wrapping MPEG audio, not a plain MP3: "
+                f"the MPEG audio is wrapped in another container ({scan.foreign_format.label}),"
+                " not a plain MP3: "
                 "the API's metadata reader expects a bare MP3 stream",
             )
         )

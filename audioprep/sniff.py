@@ -177,6 +177,17 @@ def sniff(head: bytes) -> Container:
     return _scan_frames(head) or Container.UNKNOWN
 
 
+def by_signature(head: bytes) -> Container | None:
+    """What ``head`` announces by its leading bytes alone (a magic number, an ID3v2 tag, a
+    RIFF form, an ISO-BMFF box, markup or JSON), without looking for audio frames in it;
+    ``None`` when it announces nothing. :mod:`audioprep.mp3scan` and :mod:`audioprep.wavscan`
+    use it to name what a file that is not theirs really is."""
+    head = head[:SNIFF_BYTES]
+    if not head:
+        return None
+    return _by_magic(head) or _by_text(head)
+
+
 # --------------------------------------------------------------------------------------------
 # Magic numbers
 # --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import struct
 from dataclasses import dataclass, field, replace
 
 from audioprep.models import Problem, Severity
+from audioprep.sniff import SNIFF_BYTES, Container, is_audio, sniff
 
 log = logging.getLogger(__name__)
 
@@ -255,14 +256,10 @@ def _describe(head: bytes) -> tuple[str, bool]:
         return f"its RIFF header is cut short ({len(head)} bytes)", False
     if head.startswith(b"RIFX"):
         return "it is a big-endian RIFX file, which common readers do not support", True
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] >= 0xE0):
-        return "it looks like an MP3 file", True
-    for magic, name in ((b"OggS", "an Ogg file"), (b"fLaC", "a FLAC file"), (b"FORM", "AIFF")):
-        if head.startswith(magic):
-            return f"it looks like {name}", True
-    if head.lstrip()[:1] == b"<":
-        return "it looks like an HTML/XML document", False
-    return f"it starts with {head[:4]!r}", False
+    found = sniff(head)
+    if found is Container.UNKNOWN:
+        return f"it starts with {head[:4]!r}", False
+    return f"it is {found.label}", is_audio(found)
 
 
 def scan_wav(path: str | os.PathLike[str]) -> WavScan:
@@ -281,7 +278,7 @@ def scan_wav(path: str | os.PathLike[str]) -> WavScan:
     with open(name, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size < 12:
-            head = handle.read(12)
+            head = handle.read(SNIFF_BYTES)
             return _with_problems(WavScan(path=name, file_size=size), head)
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             return _scan(mm, name, size)
@@ -291,7 +288,7 @@ def _scan(mm: mmap.mmap, path: str, size: int) -> WavScan:
     magic, riff_size = mm[0:4], _u32(mm, 4)
     scan = WavScan(path=path, file_size=size)
     if magic not in (b"RIFF", b"RF64", b"BW64"):
-        return _with_problems(scan, mm[:16])
+        return _with_problems(scan, mm[:SNIFF_BYTES])
     form = _chunk_name(mm[8:12])
     scan = replace(scan, container=magic.decode(), form_type=form, riff_size=riff_size)
     if scan.form_type != "WAVE":

@@ -16,6 +16,7 @@ from audioprep.errors import ToolError
 from audioprep.ffmpeg import find_ffmpeg
 from audioprep.models import Severity
 from audioprep.mp3scan import BitrateMode, Mp3Scan, scan_mp3
+from audioprep.sniff import Container
 from tests.audio_factory import (
     HTML_PAGE,
     add_cover_art,
@@ -261,7 +262,7 @@ def test_layer_2_is_not_mp3(clips: Clips) -> None:
 
 def test_mp3_wrapped_in_riff(clips: Clips) -> None:
     scan = scan_mp3(clips.mp3_in_wav)
-    assert scan.frames > 100 and scan.foreign_format == "a RIFF/WAVE file"
+    assert scan.frames > 100 and scan.foreign_format is Container.WAV
     assert ids(scan, Severity.ERROR) == {"mp3.not_mpeg_file"}
 
 
@@ -276,7 +277,7 @@ def test_mp3_wrapped_in_riff(clips: Clips) -> None:
         ("random", False, "parses as MPEG audio"),
         ("html", False, "HTML"),
         ("ogg", True, "Ogg"),
-        ("wav", True, "RIFF/WAVE"),
+        ("wav", True, "is WAV audio"),
     ],
 )
 def test_not_mp3_gives_no_frames(

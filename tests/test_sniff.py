@@ -20,6 +20,7 @@ from audioprep.sniff import (
     sniff,
     sniff_file,
 )
+from tests.audio_factory import write_file
 
 
 def _mpeg_frames(header: bytes, length: int, count: int = 3) -> bytes:
@@ -209,3 +210,35 @@ def test_real_files(tmp_path: Path, name: str, options: list[str], expected: Con
     proc = ffmpeg.run(["-v", "error", "-f", "lavfi", "-i", "sine=duration=0.5", *options, str(out)])
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     assert sniff_file(out) is expected
+
+
+# -- the scanners name a file that is not theirs as sniff does ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "container"),
+    [
+        (b'{"error": "not found"}', Container.JSON),
+        (b"<!DOCTYPE html><html><body>gone</body></html>", Container.HTML),
+        (b"fLaC" + bytes(60), Container.FLAC),
+        (b"OggS" + bytes(60), Container.OGG),
+        (b".snd" + bytes(60), Container.AU),
+        (b"\x1a\x45\xdf\xa3" + bytes(60), Container.MATROSKA),
+    ],
+    ids=lambda value: value.value if isinstance(value, Container) else "",
+)
+def test_wav_and_mp3_scans_name_foreign_files_like_sniff(
+    tmp_path: Path, head: bytes, container: Container
+) -> None:
+    from audioprep.mp3scan import scan_mp3
+    from audioprep.wavscan import scan_wav
+
+    assert sniff(head) is container
+    (wav_problem,) = scan_wav(write_file(tmp_path, "prompt.wav", head)).problems
+    assert wav_problem.message == f"not a RIFF/WAVE file: it is {container.label}"
+    assert wav_problem.fixable is is_audio(container)
+    mp3 = scan_mp3(write_file(tmp_path, "prompt.mp3", head))
+    assert mp3.foreign_format is container
+    (mp3_problem,) = mp3.problems
+    assert f"the file is {container.label}, not an MP3" in mp3_problem.message
+    assert mp3_problem.fixable is is_audio(container)
