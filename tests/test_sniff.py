@@ -212,6 +212,18 @@ def test_real_files(tmp_path: Path, name: str, options: list[str], expected: Con
     assert sniff_file(out) is expected
 
 
+def test_by_signature_reads_only_what_the_first_bytes_announce() -> None:
+    from audioprep.sniff import by_signature
+
+    assert by_signature(b"") is None
+    assert by_signature(MP3_FRAMES) is None  # frames are found by scanning, not announced
+    assert sniff(MP3_FRAMES) is Container.MP3
+    assert by_signature(_id3(20, MP3_FRAMES)) is Container.MP3
+    assert by_signature(b"RIFF\x00\x00\x00\x00WAVE") is Container.WAV
+    assert by_signature(b'  {"error": "gone"}') is Container.JSON
+    assert by_signature(bytes(SNIFF_BYTES) + b"OggS") is None  # past the sniffed head
+
+
 # -- the scanners name a file that is not theirs as sniff does ------------------------------
 
 
