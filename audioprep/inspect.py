@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -225,12 +226,12 @@ def inspect_file(
     """Inspect one local file. ``display_name`` is the name the API will see (a URL's)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        found = path.stat()
     except OSError as exc:
-        missing = Problem("file.unreadable", Severity.ERROR, f"cannot read {path}: {exc.strerror}")
-        return Inspection(
-            path=str(path), verdict=Verdict.UNUSABLE, api_code=None, problems=(missing,)
-        )
+        return _unreadable(path, str(exc.strerror))
+    if not stat.S_ISREG(found.st_mode):  # a FIFO would block, a device has no size
+        return _unreadable(path, "not a regular file (a pipe, device or directory)")
+    size = found.st_size
     name = display_name if display_name is not None else path.name
     base = Inspection(path=str(path), verdict=Verdict.OK, api_code=None, size_bytes=size)
     problems = [_rule_problem(v) for v in rules.check_file_name(name)]
@@ -242,6 +243,11 @@ def inspect_file(
         return _finish(replace(base, format=container.value), problems)
     facts = examine(path, container, quick=options.quick)
     return _finish(_with_facts(base, container, facts), (*problems, *facts.problems))
+
+
+def _unreadable(path: Path, why: str) -> Inspection:
+    problem = Problem("file.unreadable", Severity.ERROR, f"cannot read {path}: {why}")
+    return Inspection(path=str(path), verdict=Verdict.UNUSABLE, api_code=None, problems=(problem,))
 
 
 def _rule_problem(violation: rules.RuleViolation) -> Problem:

@@ -8,6 +8,7 @@ appear (no false alarms). Quick mode is checked on the same corpus where structu
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,6 +343,18 @@ def test_cli_no_audio_found_is_a_usage_error(run_cli: Cli, tmp_path: Path) -> No
 def test_missing_file_is_reported_not_raised(run_cli: Cli, tmp_path: Path) -> None:
     out = json.loads(run_cli("inspect", str(tmp_path / "gone.mp3"), "--json", expect=1).stdout)
     assert out[0]["verdict"] == "unusable" and out[0]["problems"][0]["id"] == "file.unreadable"
+
+
+def test_a_pipe_or_device_is_unreadable_not_empty(tmp_path: Path) -> None:
+    """A FIFO named like a prompt (no writer: reading it would block forever) and a device
+    report size 0; they are not files, and no read is attempted."""
+    fifo = tmp_path / "prompt.mp3"
+    os.mkfifo(fifo)
+    for target in (fifo, Path(os.devnull)):
+        item = inspect_file(target)
+        assert item.verdict is Verdict.UNUSABLE
+        assert [p.id for p in item.problems] == ["file.unreadable"]
+        assert "not a regular file" in item.problems[0].message
 
 
 def test_url_targets_are_fetched_and_judged(corpus: dict[str, Path]) -> None:
