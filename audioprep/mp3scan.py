@@ -58,8 +58,9 @@ _SECOND = bytes(b for b in range(0xE0, 0x100) if (b >> 3) & 3 != 1 and (b >> 1) 
 _THIRD = bytes(b for b in range(256) if 0 < b >> 4 < 15 and (b >> 2) & 3 != 3)
 _SYNC_RE = re.compile(b"\xff[" + re.escape(_SECOND) + b"][" + re.escape(_THIRD) + b"]", re.DOTALL)
 
-#: What :func:`audioprep.sniff.by_signature` may call a file that still is an MPEG stream.
-_MPEG = frozenset({Container.MP3, Container.MP2, Container.AAC, Container.TEXT})
+#: What :func:`audioprep.sniff.by_signature` may call a file without it being another
+#: container: MPEG streams (the scan judges those) and plain text (nothing to name).
+_NOT_FOREIGN = frozenset({Container.MP3, Container.MP2, Container.AAC, Container.TEXT})
 
 
 class BitrateMode(StrEnum):
@@ -463,7 +464,7 @@ def _field(frame: bytes, off: int, present: int) -> int | None:
 def _foreign(head: bytes) -> Container | None:
     """The other container a file starting with ``head`` plainly is (RIFF/WAVE, Ogg, HTML...)."""
     found = by_signature(head)
-    return None if found is None or found in _MPEG else found
+    return None if found is None or found in _NOT_FOREIGN else found
 
 
 def scan_mp3(path: str | os.PathLike[str]) -> Mp3Scan:

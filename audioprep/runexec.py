@@ -11,7 +11,7 @@ and keeps the state, the journal and the report.
   fetch, inspect, fix: ``jobs`` threads in ffmpeg and a few downloading the next sources);
   the *host* pool takes it on (upload, verify, submit). Threads waiting on S3 or the API
   therefore never keep an ffmpeg slot idle: with one pool, every thread waited for the
-  sandbox's S3 to start (~1 s) or for a slow bucket while the CPU had nothing to do. Each
+  sandbox's S3 to start (~0.6 s) or for a slow bucket while the CPU had nothing to do. Each
   stage's marker is committed as soon as it finishes.
 * :class:`DaskExecutor`: ``distributed`` (``pip install 'audioprep[dask]'``). Each item's work
   up to a verified URL runs on a worker of the cluster at ``scheduler`` (a ``LocalCluster`` of

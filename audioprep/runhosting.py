@@ -137,10 +137,10 @@ def uploader_for(target: HostingTarget) -> Uploader:
 
 class Warmer:
     """Builds a target's shared client on a background thread, once, when :meth:`start` is
-    first called: in ``--sandbox`` mode that also starts moto (~1 s of CPU), which otherwise
-    begins only when the first upload asks, so that the made items then queue for it (and
-    the last of them are hosted later). A failure is left for that first upload to raise
-    (the client is cached only when it was built)."""
+    first called: in ``--sandbox`` mode that also starts moto (with boto3's client ~0.7 s of
+    CPU, measured in a run), which otherwise begins only when the first upload asks, so that
+    the made items then queue for it (and the last of them are hosted later). A failure is
+    left for that first upload to raise (the client is cached only when it was built)."""
 
     def __init__(self, target: HostingTarget) -> None:
         self.target = target

@@ -180,8 +180,8 @@ def sniff(head: bytes) -> Container:
 def by_signature(head: bytes) -> Container | None:
     """What ``head`` announces by its leading bytes alone (a magic number, an ID3v2 tag, a
     RIFF form, an ISO-BMFF box, markup or JSON), without looking for audio frames in it;
-    ``None`` when it announces nothing. :mod:`audioprep.mp3scan` and :mod:`audioprep.wavscan`
-    use it to name what a file that is not theirs really is."""
+    ``None`` when it announces nothing. :mod:`audioprep.mp3scan` uses it to name the other
+    container a file starts as (MPEG audio found by scanning does not count)."""
     head = head[:SNIFF_BYTES]
     if not head:
         return None
