@@ -1,5 +1,5 @@
 """``python -m audioprep`` runs the command line interface."""
 
-from audioprep.cli import main
+from audioprep.cli.app import main
 
 main()

@@ -1,7 +1,7 @@
 """Checking names and URLs against the API's rules, target by target.
 
 A target is a URL (anything with ``://``) or a file name or path (only the base name matters: the
-file will be hosted under a new key). The rules themselves live in :mod:`audioprep.rules`; this
+file will be hosted under a new key). The rules themselves live in :mod:`audioprep.api.rules`; this
 module turns rule violations into :class:`~audioprep.models.Problem` values and a suggestion.
 """
 
@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from audioprep import rules
+from audioprep.api import rules
 from audioprep.models import Problem, Severity
 
 

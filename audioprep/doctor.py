@@ -13,7 +13,8 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata
 
-from audioprep import __version__, ffmpeg
+from audioprep import __version__
+from audioprep.audio import ffmpeg
 from audioprep.config import Settings
 from audioprep.errors import AudioprepError
 

@@ -58,7 +58,7 @@ class Timing:
 
 
 def _ffmpeg() -> str:
-    from audioprep.ffmpeg import ffmpeg_exe
+    from audioprep.audio.ffmpeg import ffmpeg_exe
 
     return ffmpeg_exe()
 
@@ -82,7 +82,7 @@ def bare(path: Path) -> None:
 
 
 def analysed(path: Path) -> None:
-    from audioprep.decode import analyse
+    from audioprep.audio.decode import analyse
 
     analyse(path)
 
@@ -115,7 +115,7 @@ def compare(files: Sequence[Path], rounds: int) -> tuple[Timing, Timing]:
 _RSS_PROBE = """
 import resource, sys
 self0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-from audioprep.decode import analyse
+from audioprep.audio.decode import analyse
 analyse(sys.argv[1])
 child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 self1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, tmp: Path) -> int:
-    from audioprep.ffmpeg import version
+    from audioprep.audio.ffmpeg import version
 
     print(f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{version()} ({_ffmpeg()})")

@@ -4,7 +4,7 @@ Standalone: ``python bench/bench_fix.py [--files 40] [--seconds 30] [--reps 3]``
 
 1. Generates ``--files`` MP3s of ``--seconds`` (44.1 kHz stereo, 128 kbps CBR, pink noise
    under a tone, overall levels from -6 to -41 dB) in a temporary directory.
-2. Times, in the same run and with the same ffmpeg binary (``audioprep.ffmpeg.ffmpeg_exe()``),
+2. Times, in the same run and with the same ffmpeg binary (``audioprep.audio.ffmpeg.ffmpeg_exe()``),
    bare ffmpeg two at a time (what ``xargs -P2 ffmpeg -i F -ac 1 -ar 16000 -b:a 48k OUT``
    does) against ``python -m audioprep fix --jobs 2 -o OUT DIR`` (profile voice-mp3: integrity
    check, loudness normalisation, trimming, Xing header, closed-loop inspection). Runs
@@ -56,8 +56,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from audioprep.ffmpeg import ffmpeg_exe
-from audioprep.profiles import VOICE_LAME_QUALITY
+from audioprep.audio.ffmpeg import ffmpeg_exe
+from audioprep.fix.profiles import VOICE_LAME_QUALITY
 
 
 def make_inputs(directory: Path, files: int, seconds: float) -> list[Path]:
@@ -141,7 +141,7 @@ _LABELS = {
 
 _PEAK = """
 import resource, sys
-from audioprep.cli import main
+from audioprep.cli.app import main
 sys.argv = ["audioprep", "fix", "--jobs", "1", "-o", sys.argv[1], sys.argv[2]]
 try:
     main()

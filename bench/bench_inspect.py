@@ -9,7 +9,7 @@ What it shows (issue [2/7]):
    files with the same parallelism (one file at a time, and two at a time). Target: <= 1.3x.
 3. Peak memory of a decoding inspection of a 10- and a 20-minute file: flat in duration.
 
-The bare ffmpeg is the very binary audioprep uses (``audioprep.ffmpeg.ffmpeg_exe()``), so the
+The bare ffmpeg is the very binary audioprep uses (``audioprep.audio.ffmpeg.ffmpeg_exe()``), so the
 ratio is about audioprep's work, not about two builds. ffprobe comes from PATH (Debian:
 ``apt-get install ffmpeg``); without it part 1 is skipped with a note.
 
@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from audioprep.ffmpeg import ffmpeg_exe
+from audioprep.audio.ffmpeg import ffmpeg_exe
 
 
 def make_inputs(root: Path, count: int, seconds: int) -> list[Path]:
@@ -135,7 +135,7 @@ def peak_memory(root: Path) -> None:
     for minutes in (10, 20):
         (path,) = make_inputs(root / f"m{minutes}", 1, minutes * 60)
         code = (
-            "import resource, sys; from audioprep.inspect import inspect_file;"
+            "import resource, sys; from audioprep.audio.inspect import inspect_file;"
             f"inspect_file({str(path)!r});"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
             " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"

@@ -8,7 +8,7 @@ Standalone: ``python bench/bench_run.py [--files 100] [--seconds 20] [--reps 3] 
 2. Times, alternating, ``--reps`` times each:
 
    * **bare**: ffmpeg converting the same files (already on disk) to 16 kHz mono 48 kbps MP3,
-     ``--jobs`` at a time, with the same binary (``audioprep.ffmpeg.ffmpeg_exe()``); also at
+     ``--jobs`` at a time, with the same binary (``audioprep.audio.ffmpeg.ffmpeg_exe()``); also at
      LAME ``-q 7`` (the voice profile's), the fairer comparison of the encoder's work;
    * **bare, measure then encode**: the fix's job done by hand with bare ffmpeg, the cheap
      way: measure the loudness at 16 kHz mono (``ebur128``), then encode with the gain that
@@ -146,8 +146,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from audioprep.ffmpeg import ffmpeg_exe
-from audioprep.profiles import VOICE_LAME_QUALITY
+from audioprep.audio.ffmpeg import ffmpeg_exe
+from audioprep.fix.profiles import VOICE_LAME_QUALITY
 
 NUMBER = "35699000002"
 #: Longest a run may take before the benchmark gives up (bounded, whatever happens).

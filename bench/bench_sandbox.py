@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from audioprep.ffmpeg import run
+from audioprep.audio.ffmpeg import run
 from audioprep.sandbox import Sandbox, SandboxOptions
 
 AUTH = {"Authorization": "Token bench-token"}

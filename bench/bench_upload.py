@@ -6,7 +6,7 @@ credentials are fake. N small, distinct MP3s (~20 KB, made with ffmpeg) are uplo
 1. with ``boto3``'s ``upload_file`` in a loop (one PutObject each, no Content-Type, no check),
    and, as the stricter floor, with a bare ``put_object`` loop (``upload_file`` adds
    s3transfer's per-call overhead);
-2. with :func:`audioprep.hosting.upload_files` (HeadObject + PutObject with metadata and a
+2. with :func:`audioprep.hosting.upload.upload_files` (HeadObject + PutObject with metadata and a
    SHA-256 checksum + an anonymous GET that re-hashes the object), in ``policy`` mode on a
    bucket whose policy makes the prefix public;
 3. again with audioprep, where every file is reused (HeadObject + anonymous GET, no PutObject).
@@ -51,7 +51,7 @@ def fake_aws_environment() -> None:
 
 def make_mp3s(folder: Path, count: int) -> list[Path]:
     """``count`` distinct 2.5 s mono MP3s (a different tone each), ~20 KB apiece."""
-    from audioprep import ffmpeg
+    from audioprep.audio import ffmpeg
 
     def one(i: int) -> Path:
         out = folder / f"prompt_{i:04d}.mp3"
@@ -76,7 +76,7 @@ class VerifyTimer:
     """Wraps ``hosting.verify_url`` to add up the time spent in anonymous verification."""
 
     def __init__(self) -> None:
-        from audioprep import hosting
+        from audioprep.hosting import upload as hosting
 
         self.hosting, self.real, self.seconds = hosting, hosting.verify_url, 0.0
 
@@ -96,7 +96,7 @@ class VerifyTimer:
 
 
 def run_round(endpoint: str, client: Any, files: list[Path], n: int, inspect: bool) -> dict:
-    from audioprep.hosting import PublicMode, UploadOptions, upload_files
+    from audioprep.hosting.upload import PublicMode, UploadOptions, upload_files
 
     def plain() -> None:
         for path in files:
@@ -164,7 +164,7 @@ def main() -> int:
     from botocore.config import Config
     from moto.server import ThreadedMotoServer
 
-    from audioprep.s3urls import policy_snippet
+    from audioprep.hosting.keys import policy_snippet
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from audioprep import ffmpeg
-from audioprep.cli import cli
+from audioprep.audio import ffmpeg
+from audioprep.cli.app import cli
 from audioprep.errors import ExitCode
-from tests import fake_ffmpeg
+from tests.support import fake_ffmpeg
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--update-golden`` rewrites golden files (tests/golden/) instead of comparing."""
+    """``--update-golden`` rewrites golden files (tests/run/golden/) instead of comparing."""
     parser.addoption(
         "--update-golden",
         action="store_true",
@@ -86,7 +86,7 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 
 @pytest.fixture
 def sleeper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The fake ffmpeg of :mod:`tests.fake_ffmpeg` as the run's ffmpeg; yields its log."""
+    """The fake ffmpeg of :mod:`tests.support.fake_ffmpeg` as the run's ffmpeg; yields its log."""
     fake, log = fake_ffmpeg.install(tmp_path)
     monkeypatch.setenv(ffmpeg.ENV_VAR, str(fake))
     ffmpeg.find_ffmpeg.cache_clear()

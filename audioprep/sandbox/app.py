@@ -12,13 +12,13 @@ import threading
 from types import TracebackType
 from typing import Any
 
+from audioprep.net.serving import ServerThread
 from audioprep.sandbox.audio import AudioJudge
 from audioprep.sandbox.options import FaultState, SandboxOptions
 from audioprep.sandbox.postbacks import PostbackDispatcher
 from audioprep.sandbox.server import Backend, SandboxHTTPServer
 from audioprep.sandbox.service import VoiceService
 from audioprep.sandbox.store import Store
-from audioprep.serving import ServerThread
 
 log = logging.getLogger(__name__)
 

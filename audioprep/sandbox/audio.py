@@ -1,9 +1,9 @@
 """The sandbox's audio judge: download ``audio_file_url`` and answer as the real API would.
 
 This module owns the step between a valid request and an accepted job: the file is downloaded
-with :func:`audioprep.fetch.fetch` (http/https, timeouts, the 5 MB cap) and judged with
-:func:`audioprep.inspect.inspect_file`; the code comes from their ``api_code`` and nothing here
-re-decides a rule. A file that inspects "fixable" but has no ``api_code`` is accepted, because
+with :func:`audioprep.audio.fetch.fetch` (http/https, timeouts, the 5 MB cap) and judged with
+:func:`audioprep.audio.inspect.inspect_file`; the code comes from their ``api_code`` and nothing
+here re-decides a rule. A file that inspects "fixable" but has no ``api_code`` is accepted, because
 the real API reads only metadata. A crash while downloading answers -109 and one while reading
 metadata -110, the two codes the docs give for "a problem on our side".
 
@@ -30,9 +30,9 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from audioprep import sessions
-from audioprep.fetch import redact_url
-from audioprep.rules import Code
+from audioprep.api.rules import Code
+from audioprep.audio.fetch import redact_url
+from audioprep.net import sessions
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def judge_url(url: str) -> AudioVerdict:
 
 def _judge(url: str, session: requests.Session | None = None) -> tuple[AudioVerdict, _Head | None]:
     """The verdict on ``url``, and the download's validators (None: nothing to cache by)."""
-    from audioprep import fetch, inspect
+    from audioprep.audio import fetch, inspect
 
     shown = redact_url(url)
     quick = inspect.InspectOptions(quick=True, jobs=1)  # the API reads metadata, not audio
@@ -184,7 +184,7 @@ def _as_code(value: int | None) -> Code | None:
 
 def _head(session: requests.Session, url: str) -> _Head | None:
     """ETag, Last-Modified, Content-Length and max-age from a HEAD; None when uncacheable."""
-    from audioprep import fetch  # noqa: F401  (its log filter keeps query strings out of logs)
+    from audioprep.audio import fetch  # noqa: F401  (its log filter keeps query strings out of logs)
 
     try:
         response = session.head(url, timeout=_HEAD_TIMEOUT_S, allow_redirects=False)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audioprep import rules
+from audioprep.api import rules
 
 if TYPE_CHECKING:
     from audioprep.sandbox.audio import AudioVerdict

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 
 import requests
 
-from audioprep import __version__, sessions
-from audioprep.fetch import redact_url
+from audioprep import __version__
+from audioprep.audio.fetch import redact_url
+from audioprep.net import sessions
 from audioprep.sandbox.store import PostbackRecord, Store
 
 log = logging.getLogger(__name__)

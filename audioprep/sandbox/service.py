@@ -2,7 +2,7 @@
 
 This module owns what the sandbox *answers*, independent of HTTP: :class:`VoiceService` takes a
 request body or an id and returns a :class:`Reply` (status and JSON body). Every rule and message
-comes from :mod:`audioprep.rules` (``validate_request``, ``error_body``, ``success_body``,
+comes from :mod:`audioprep.api.rules` (``validate_request``, ``error_body``, ``success_body``,
 ``callback_body``, ``message_id_ok``, ``api_job_id_ok``); the audio verdict from the judge; call
 timelines from :mod:`audioprep.sandbox.calls`. Accepted jobs are stored before the answer is sent,
 so an answer of 200 always means a stored job.
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from audioprep import rules
-from audioprep.fetch import redact_url
-from audioprep.rules import Code
+from audioprep.api import rules
+from audioprep.api.rules import Code
+from audioprep.audio.fetch import redact_url
 from audioprep.sandbox.audio import AudioVerdict
 from audioprep.sandbox.calls import callback_info, plan_call, postback_moments
 from audioprep.sandbox.options import FaultMode, FaultState, SandboxOptions

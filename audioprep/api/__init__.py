@@ -1,0 +1,1 @@
+"""The Voice API's contract: response codes, messages, rules, request validation, wire bodies."""

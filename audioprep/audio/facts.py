@@ -1,0 +1,202 @@
+"""Facts about one audio file's content, gathered from every angle that matters.
+
+This module owns the per-container fact gathering behind :mod:`audioprep.audio.inspect`:
+
+* metadata as the API's reader sees it (mutagen trusts headers, and so does the API);
+* the structure, from :mod:`audioprep.audio.mp3scan` / :mod:`audioprep.audio.wavscan`;
+* real decoding from :mod:`audioprep.audio.decode` (skipped in quick mode);
+* what a phone line will do with it (resampling to 8/16 kHz mono).
+
+It reports :class:`Facts` and problems; the verdict is :mod:`audioprep.audio.inspect`'s business.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mutagen
+
+from audioprep.audio import decode, mp3scan, wavscan
+from audioprep.audio.sniff import Container, is_audio
+from audioprep.models import Problem, Severity
+
+log = logging.getLogger(__name__)
+
+PHONE_MAX_RATE = 16_000
+_NOT_AUDIO = frozenset({Container.HTML, Container.XML, Container.JSON, Container.TEXT})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Facts:
+    """What one file's bytes say; ``duration_s`` is the best-known real duration."""
+
+    codec: str | None = None
+    duration_s: float | None = None
+    header_duration_s: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    bit_depth: int | None = None
+    bitrate: int | None = None
+    bitrate_mode: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    picture_bytes: int = 0
+    loudness_lufs: float | None = None
+    peak_dbfs: float | None = None
+    decoded: bool = False
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    length: float | None
+    tags: dict[str, str]
+    problem: Problem | None
+
+
+def examine(path: Path, container: Container, *, quick: bool) -> Facts:
+    """Gather the facts for ``path`` whose content sniffed as ``container``."""
+    if container is Container.MP3:
+        facts = _mp3_facts(path)
+    elif container is Container.WAV:
+        facts = _wav_facts(path)
+    else:
+        facts = Facts(problems=(_format_problem(container),))
+    if quick or container in _NOT_AUDIO:
+        return _with_phone_notes(facts)
+    return _with_phone_notes(_with_decode(path, container, facts))
+
+
+def _format_problem(container: Container) -> Problem:
+    if is_audio(container) or container is Container.UNKNOWN:
+        return Problem(
+            "format.not_mp3_wav",
+            Severity.ERROR,
+            f"the content is {container.label}, not MP3 or WAV (the API refuses it, -107;"
+            " fix: 'audioprep fix' transcodes it)",
+            fixable=True,
+        )
+    return Problem(
+        "format.not_audio",
+        Severity.ERROR,
+        f"the content is {container.label}, not audio (an error page saved as audio?)",
+    )
+
+
+def _metadata(path: Path) -> _Meta:
+    """Read the file the way the API's metadata reader would."""
+    try:
+        found: Any = mutagen.File(path, easy=True)
+    except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
+        return _Meta(None, {}, _unreadable(f"{type(exc).__name__}: {exc}"))
+    if found is None or getattr(found, "info", None) is None:
+        return _Meta(None, {}, _unreadable("no MP3/WAV header could be read"))
+    tags: dict[str, str] = {}
+    for key, value in (found.tags or {}).items():
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            tags[str(key)] = "; ".join(value)
+    length = getattr(found.info, "length", None)
+    return _Meta(float(length) if length is not None else None, tags, None)
+
+
+def _unreadable(detail: str) -> Problem:
+    return Problem(
+        "meta.unreadable",
+        Severity.ERROR,
+        f"metadata unreadable ({detail}): the API reads it and would answer -108"
+        " (fix: 'audioprep fix' rewrites the headers)",
+        fixable=True,
+    )
+
+
+def _mp3_facts(path: Path) -> Facts:
+    scan = mp3scan.scan_mp3(path)
+    meta = _metadata(path)
+    mode = scan.bitrate_mode.value if scan.bitrate_mode else None
+    return Facts(
+        codec="mp3",
+        duration_s=scan.duration if scan.frames else None,
+        header_duration_s=meta.length,
+        sample_rate=scan.sample_rate,
+        channels=scan.channels,
+        bitrate=scan.avg_bitrate or None,
+        bitrate_mode=mode,
+        tags=meta.tags,
+        picture_bytes=scan.picture_bytes,
+        problems=_joined(scan.problems, meta.problem),
+    )
+
+
+def _wav_facts(path: Path) -> Facts:
+    scan = wavscan.scan_wav(path)
+    meta = _metadata(path)
+    return Facts(
+        codec=scan.codec,
+        duration_s=scan.duration,
+        header_duration_s=meta.length,
+        sample_rate=scan.sample_rate,
+        channels=scan.channels,
+        bit_depth=scan.bits_per_sample,
+        bitrate=scan.byte_rate * 8 if scan.byte_rate else None,
+        tags=meta.tags,
+        problems=_joined(scan.problems, meta.problem),
+    )
+
+
+def _joined(problems: tuple[Problem, ...], extra: Problem | None) -> tuple[Problem, ...]:
+    return (*problems, extra) if extra else problems
+
+
+def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
+    report = decode.analyse(path, header_duration_s=facts.header_duration_s)
+    problems = list(facts.problems)
+    if container not in (Container.MP3, Container.WAV) and not report.decodable:
+        problems = [
+            _format_problem(Container.HTML if container is Container.UNKNOWN else container)
+        ]
+    return Facts(
+        codec=facts.codec or report.codec,
+        duration_s=report.decoded_duration_s if report.decodable else facts.duration_s,
+        header_duration_s=facts.header_duration_s,
+        sample_rate=facts.sample_rate or report.sample_rate,
+        channels=facts.channels or report.channels,
+        bit_depth=facts.bit_depth,
+        bitrate=facts.bitrate,
+        bitrate_mode=facts.bitrate_mode,
+        tags=facts.tags,
+        picture_bytes=facts.picture_bytes,
+        loudness_lufs=report.integrated_lufs,
+        peak_dbfs=report.peak_dbfs,
+        decoded=True,
+        problems=(*problems, *report.problems),
+    )
+
+
+def _with_phone_notes(facts: Facts) -> Facts:
+    notes: list[Problem] = []
+    if facts.sample_rate and facts.sample_rate > PHONE_MAX_RATE:
+        notes.append(
+            Problem(
+                "phone.sample_rate",
+                Severity.WARNING,
+                f"{facts.sample_rate} Hz: a phone line carries 8 kHz (16 kHz wideband); the"
+                " extra bandwidth only costs bytes and is resampled by the network",
+                fixable=True,
+            )
+        )
+    if facts.channels and facts.channels > 1:
+        notes.append(
+            Problem(
+                "phone.channels",
+                Severity.WARNING,
+                f"{facts.channels} channels: calls are mono; the network will downmix",
+                fixable=True,
+            )
+        )
+    if not notes:
+        return facts
+    from dataclasses import replace
+
+    return replace(facts, problems=(*facts.problems, *notes))

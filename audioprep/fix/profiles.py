@@ -1,0 +1,245 @@
+"""Fix profiles: what a repaired file must look like, as data, and the size arithmetic they need.
+
+This module owns the *targets* of ``audioprep fix`` (:mod:`audioprep.fix.job` owns getting there):
+
+* ``voice-mp3`` (the default): MP3, mono, 16 kHz (MPEG-2 Layer III: 8 kHz would be MPEG-2.5,
+  which some decoders reject), CBR, Xing/Info header, no tags or pictures. 48 kbps unless a lower
+  rate of the MPEG-2 ladder (40, 32, 24, 16, 8) is needed to stay under the size cap.
+* ``voice-wav``: WAV, PCM signed 16-bit, mono, 8 kHz, canonical 44-byte header (16-byte
+  ``fmt``, no extensible format, no ``LIST`` chunk). 16,000 bytes a second, so the 5 MB cap
+  holds about 5 minutes.
+* ``keep``: change only what breaks the API's rules or the file's integrity; format, rate and
+  channels stay (a container the API refuses becomes MP3 at the same rate and channels).
+
+Both voice profiles also normalise loudness and trim silence at the ends (``normalise``); the
+targets themselves (-19 LUFS, -1 dBTP) are :class:`audioprep.fix.job.FixOptions` settings, whose
+defaults for the loudness and the most gain it may add are here (:mod:`audioprep.audio.decode`
+names a file too quiet to normalise with them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from audioprep.audio import mp3scan, wavscan
+from audioprep.errors import UsageError
+from audioprep.models import Severity
+
+if TYPE_CHECKING:
+    from audioprep.audio.inspect import Inspection
+
+#: Samples in one MPEG-2/2.5 Layer III frame (MPEG-1 frames hold 1152).
+MPEG2_FRAME_SAMPLES = 576
+#: Bitrates (kbps) an MPEG-2 Layer III CBR stream may use, highest first, down to the floor.
+MPEG2_LADDER = (48, 40, 32, 24, 16, 8)
+#: LAME's level change at 16 kHz mono, 16-48 kbps: -0.3 to -0.6 LU on speech, noise and tones
+#: (``docs/fix.md`` has the table; 8 kbps takes up to 1.7 LU from noise-like audio).
+LAME_LEVEL_DB = -0.45
+#: Sample rates an MP3 stream can carry (MPEG-1, MPEG-2 and MPEG-2.5).
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+#: Bytes kept free under the cap: the frame arithmetic is exact, this only absorbs surprises.
+SIZE_MARGIN = 8192
+#: LAME ``-q`` of the voice profile: psychoacoustic noise shaping off, the encoder ~40 % cheaper
+#: than the default ``-q 3`` (docs/fix.md: the waveform error of a spoken prompt in the
+#: telephone band measured 4 dB *lower*; the phone network re-encodes to 8 kHz anyway).
+VOICE_LAME_QUALITY = 7
+#: Bytes of a canonical PCM WAV header (RIFF + 16-byte ``fmt `` + ``data`` chunk headers).
+WAV_HEADER_BYTES = 44
+#: The voice profiles' integrated loudness target (LUFS; ``--loudness``).
+TARGET_LUFS = -19.0
+#: The most gain normalising adds (dB; ``--max-gain``): to -19 LUFS, sources quieter than -59
+#: LUFS are refused. Speech recorded far too quietly still measures around -35..-55 LUFS; room
+#: noise or a muted microphone measures -60 and below, and raising it makes loud hiss (a -70 dBFS
+#: noise file was raised by +49.7 dB and judged "ok").
+MAX_GAIN_DB = 40.0
+
+
+class ProfileName(StrEnum):
+    """The names ``--profile`` accepts."""
+
+    VOICE_MP3 = "voice-mp3"
+    VOICE_WAV = "voice-wav"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """What an output of one profile is.
+
+    ``container``/``codec``/``sample_rate``/``channels`` are ``None`` for ``keep`` (taken from
+    the input). ``bitrates_kbps`` is the CBR ladder, preferred first (MP3 only);
+    ``lame_quality`` is LAME's ``-q`` (0 slowest .. 9 fastest; ``None``: LAME's default, 3).
+    ``normalise`` says whether loudness normalisation and silence trimming apply.
+    ``codec_level_db`` is how much the encoder changes the level of what it is given (LU):
+    the fix measures the audio it hands the encoder and adds this to predict the file's
+    loudness (``docs/fix.md``, "Measuring what is encoded").
+    """
+
+    name: ProfileName
+    description: str
+    container: str | None
+    codec: str | None
+    sample_rate: int | None
+    channels: int | None
+    bitrates_kbps: tuple[int, ...] = ()
+    lame_quality: int | None = None
+    normalise: bool = True
+    codec_level_db: float = 0.0
+
+    @property
+    def extension(self) -> str | None:
+        """The output file extension (``None``: the input's, made legal)."""
+        return self.container
+
+
+PROFILES: Mapping[ProfileName, Profile] = {
+    ProfileName.VOICE_MP3: Profile(
+        name=ProfileName.VOICE_MP3,
+        description="MP3 mono 16 kHz CBR 48 kbps (lower to fit 5 MB), Xing header, no tags",
+        container="mp3",
+        codec="libmp3lame",
+        sample_rate=16000,
+        channels=1,
+        bitrates_kbps=MPEG2_LADDER,
+        lame_quality=VOICE_LAME_QUALITY,
+        codec_level_db=LAME_LEVEL_DB,
+    ),
+    ProfileName.VOICE_WAV: Profile(
+        name=ProfileName.VOICE_WAV,
+        description="WAV PCM 16-bit mono 8 kHz, canonical 44-byte header",
+        container="wav",
+        codec="pcm_s16le",
+        sample_rate=8000,
+        channels=1,
+    ),
+    ProfileName.KEEP: Profile(
+        name=ProfileName.KEEP,
+        description="change only what breaks the API's rules or integrity",
+        container=None,
+        codec=None,
+        sample_rate=None,
+        channels=None,
+        normalise=False,
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; :class:`UsageError` naming the choices otherwise."""
+    try:
+        return PROFILES[ProfileName(name)]
+    except ValueError:
+        choices = ", ".join(p.value for p in ProfileName)
+        raise UsageError(f"unknown profile {name!r}", hint=f"use one of {choices}") from None
+
+
+# --- conformance ------------------------------------------------------------------------------
+
+
+def has_shape(path: Path, item: Inspection, profile: Profile, cap: int) -> bool:
+    """Whether the input's structure already is the profile's (no decoding)."""
+    errors = [p for p in item.problems if p.severity is Severity.ERROR]
+    if any(not p.id.startswith("name.") for p in errors) or item.size_bytes > cap:
+        return False
+    if item.format != profile.container or item.sample_rate != profile.sample_rate:
+        return False
+    if item.channels != profile.channels or item.tags or item.picture_bytes:
+        return False
+    return shape_problem(path, item, profile) is None
+
+
+def shape_problem(path: Path, item: Inspection, profile: Profile) -> str | None:
+    """Why ``path`` is not shaped as ``profile`` demands (``None`` when it is)."""
+    if profile.name is ProfileName.KEEP:
+        return None
+    want = (profile.container, profile.sample_rate, profile.channels)
+    got = (item.format, item.sample_rate, item.channels)
+    if got != want:
+        return f"expected {want}, got {got}"
+    checks: dict[str, Callable[[Path, Profile], str | None]] = {
+        "mp3": _mp3_shape,
+        "wav": _wav_shape,
+    }
+    return checks[profile.container or "mp3"](path, profile)
+
+
+def _mp3_shape(path: Path, profile: Profile) -> str | None:
+    scan = mp3scan.scan_mp3(path)
+    kbps = scan.avg_bitrate // 1000
+    if scan.layer != 3 or scan.mpeg_version != "2":
+        return f"MPEG-{scan.mpeg_version} layer {scan.layer}, expected MPEG-2 Layer III"
+    if scan.bitrate_mode is not mp3scan.BitrateMode.CBR or kbps not in profile.bitrates_kbps:
+        return f"{scan.bitrate_mode} {kbps} kbps, expected CBR {profile.bitrates_kbps}"
+    if scan.vbr_header is None:
+        return "no Xing/Info header"
+    if scan.id3v2_size or scan.id3v1 or scan.apev2_size:
+        return "tags present"
+    return None
+
+
+def _wav_shape(path: Path, profile: Profile) -> str | None:
+    scan = wavscan.scan_wav(path)
+    chunks = tuple(c.id for c in scan.chunks)
+    if chunks != ("fmt ", "data") or scan.problems:
+        return f"chunks {chunks}, expected ('fmt ', 'data') and no header problems"
+    fmt_size = scan.chunks[0].size
+    if scan.format_tag != wavscan.PCM or scan.bits_per_sample != 16 or fmt_size != 16:
+        return "not a canonical 16-byte PCM 16-bit fmt chunk"
+    return None
+
+
+# --- sizes ----------------------------------------------------------------------------------
+
+
+def mp3_frame_samples(sample_rate: int) -> int:
+    """Samples per Layer III frame at ``sample_rate`` (1152 for MPEG-1 rates, else 576)."""
+    return 1152 if sample_rate >= 32000 else MPEG2_FRAME_SAMPLES
+
+
+def mp3_bytes(duration_s: float, kbps: int, sample_rate: int) -> int:
+    """Size of a CBR MP3 of ``duration_s``: whole frames (encoder delay and padding included),
+    plus the Xing/Info frame, no tags."""
+    spf = mp3_frame_samples(sample_rate)
+    frames = math.ceil((duration_s * sample_rate + 3 * spf) / spf) + 1
+    return math.ceil(frames * spf / 8 * kbps * 1000 / sample_rate)
+
+
+def fit_mp3_kbps(
+    duration_s: float, ladder: tuple[int, ...], sample_rate: int, cap: int
+) -> int | None:
+    """The highest ladder bitrate whose file stays under ``cap`` (with a margin), or ``None``."""
+    for kbps in ladder:
+        if mp3_bytes(duration_s, kbps, sample_rate) <= cap - SIZE_MARGIN:
+            return kbps
+    return None
+
+
+def max_mp3_seconds(kbps: int, sample_rate: int, cap: int) -> float:
+    """The longest duration a CBR MP3 at ``kbps`` can have under ``cap``."""
+    spf = mp3_frame_samples(sample_rate)
+    frame_bytes = spf / 8 * kbps * 1000 / sample_rate
+    frames = (cap - SIZE_MARGIN) / frame_bytes - 4
+    return max(0.0, frames * spf / sample_rate)
+
+
+def wav_bytes(duration_s: float, sample_rate: int, channels: int, bits: int = 16) -> int:
+    """Size of a canonical PCM WAV of ``duration_s``."""
+    return WAV_HEADER_BYTES + round(duration_s * sample_rate) * channels * bits // 8
+
+
+def max_wav_seconds(sample_rate: int, channels: int, cap: int, bits: int = 16) -> float:
+    """The longest duration a canonical PCM WAV can have under ``cap``."""
+    return max(0.0, (cap - SIZE_MARGIN - WAV_HEADER_BYTES) / (sample_rate * channels * bits / 8))
+
+
+def describe_seconds(seconds: float) -> str:
+    """``"13 min 45 s"`` / ``"42.0 s"``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"

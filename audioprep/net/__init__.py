@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every stage: client sessions and in-process servers."""

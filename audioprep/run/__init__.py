@@ -1,0 +1,1 @@
+"""``audioprep run`` and ``lint``: plan, manifest, stages, executors, state, reports."""

@@ -1,0 +1,1 @@
+"""Sending calls: the API client, submission, the journal, postbacks, status."""
