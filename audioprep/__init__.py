@@ -6,6 +6,6 @@ Public entry points are re-exported here.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from audioprep.version import __version__
 
 __all__ = ["__version__"]

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from audioprep.api import rules
 from audioprep.models import Problem, Severity
+from audioprep.net.urls import is_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +39,6 @@ class CheckResult:
             "problems": [p.to_dict() for p in self.problems],
             "suggested_name": self.suggested_name,
         }
-
-
-def is_url(target: str) -> bool:
-    """Whether ``target`` is meant as a URL rather than a file name or path."""
-    return "://" in target or target.lower().startswith(("http:", "https:"))
 
 
 def check_target(target: str) -> CheckResult:

@@ -13,10 +13,10 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata
 
-from audioprep import __version__
 from audioprep.audio import ffmpeg
 from audioprep.config import Settings
 from audioprep.errors import AudioprepError
+from audioprep.version import __version__
 
 PACKAGES = (
     "click",

@@ -54,9 +54,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from audioprep.audio import ffmpeg
+from audioprep.audio import ffmpeg, levels
 from audioprep.errors import ToolError, UsageError
-from audioprep.fix import profiles
 from audioprep.models import Problem, Severity
 
 log = logging.getLogger(__name__)
@@ -740,13 +739,13 @@ def _very_low(report: DecodeReport, options: AnalyseOptions) -> Problem | None:
         value, level = report.rms_dbfs, f"RMS {_db(report.rms_dbfs)} dBFS"
     if value is None or value >= options.very_low_lufs:
         return None
-    if value < profiles.TARGET_LUFS - profiles.MAX_GAIN_DB:
+    if value < levels.TARGET_LUFS - levels.MAX_GAIN_DB:
         return Problem(
             "level.very_low",
             Severity.WARNING,
             f"nearly silent ({level}, peak {_db(report.peak_dbfs)} dBFS): callers will hear"
             " at most faint noise, and raising it that far makes the noise loud (fix:"
-            f" re-record it; 'audioprep fix' adds at most {profiles.MAX_GAIN_DB:g} dB)",
+            f" re-record it; 'audioprep fix' adds at most {levels.MAX_GAIN_DB:g} dB)",
             fixable=False,
         )
     return Problem(

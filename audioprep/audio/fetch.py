@@ -9,7 +9,7 @@ that cannot be fetched is a failed result, never an exception. It judges the *co
 
 Secrets: presigned URLs carry signatures in their query string. No message, log line or result
 field of this module ever holds a query string or user-info; every URL goes through
-:func:`redact_url` first (urllib3's own debug line is filtered too).
+:func:`audioprep.net.urls.redact_url` first.
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import requests
 import requests.auth
 import urllib3.exceptions
 
-from audioprep import __version__
 from audioprep.api.rules import MAX_AUDIO_BYTES, Code, safe_name
 from audioprep.audio.sniff import (
     SNIFF_BYTES,
@@ -48,6 +47,8 @@ from audioprep.audio.sniff import (
 from audioprep.errors import UsageError
 from audioprep.models import Problem, Severity
 from audioprep.net import sessions
+from audioprep.net.urls import redact_text, redact_url
+from audioprep.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -199,54 +200,6 @@ class FetchResult:
             "api_code": int(self.api_code) if self.api_code is not None else None,
             "warnings": [w.to_dict() for w in self.warnings],
         }
-
-
-# --------------------------------------------------------------------------------------------
-# Redaction
-# --------------------------------------------------------------------------------------------
-
-_QUERY_RE = re.compile(r"\?[^\s'\"<>)]*")
-_USERINFO_RE = re.compile(r"(//)[^/@\s]*@")
-
-
-def redact_url(url: str) -> str:
-    """``url`` without query string, fragment or user-info: safe for messages and logs.
-
-    Presigned URLs keep their signature and credentials in the query string; they must never
-    be shown. Never raises, whatever ``url`` holds.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _USERINFO_RE.sub(r"\1", re.split(r"[?#]", url, maxsplit=1)[0])
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def redact_text(text: str) -> str:
-    """Remove query strings and user-info from free text (exception texts, log lines)."""
-    return _USERINFO_RE.sub(r"\1", _QUERY_RE.sub("", text))
-
-
-class _RedactQueryFilter(logging.Filter):
-    """Rewrites urllib3's debug request line (``"GET /a.mp3?X-Amz-Signature=..."``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args or "?" in str(record.msg):
-            record.msg = redact_text(record.getMessage())
-            record.args = None
-        return True
-
-
-def _install_log_filter() -> None:
-    """urllib3 logs request paths, query included, at debug level; redact them at the source."""
-    for name in ("urllib3.connectionpool", "urllib3.util.retry"):
-        target = logging.getLogger(name)
-        if not any(isinstance(f, _RedactQueryFilter) for f in target.filters):
-            target.addFilter(_RedactQueryFilter())
-
-
-_install_log_filter()
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,8 +30,9 @@ from audioprep.api import rules
 from audioprep.api.rules import Code
 from audioprep.audio.facts import Facts, examine
 from audioprep.audio.sniff import Container, sniff_file
-from audioprep.check import is_url
 from audioprep.models import Problem, Severity
+from audioprep.net import urls
+from audioprep.net.urls import is_url
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ def inspect_url(url: str, options: InspectOptions = InspectOptions()) -> Inspect
     """Download ``url`` like the API would, then inspect what came back."""
     from audioprep.audio import fetch
 
-    shown = fetch.redact_url(url)
+    shown = urls.redact_url(url)
     url_problems = [_rule_problem(v) for v in rules.check_audio_url(url) if v.id.startswith("url.")]
     with tempfile.TemporaryDirectory(prefix="audioprep-") as tmp:
         got = fetch.fetch(url, tmp, fetch.FetchOptions(keep_other_audio=True))
@@ -305,3 +306,13 @@ def _api_code(item: Inspection, problems: Sequence[Problem]) -> int | None:
     if ids & {"file.empty", "meta.unreadable"}:
         return int(Code.AUDIO_CORRUPTED)
     return None
+
+
+def unusable_reason(item: Inspection) -> str:
+    """The first error that makes ``item`` unusable, as ``id: message``."""
+    errors = [p for p in item.problems if p.severity is Severity.ERROR]
+    unusable = [p for p in errors if p.id in UNUSABLE_IDS or not p.fixable] or errors
+    if not unusable:
+        return "unusable"
+    first = unusable[0]
+    return f"{first.id}: {first.message}"

@@ -21,10 +21,11 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from audioprep import __version__, check, config
+from audioprep import check, config
 from audioprep.api import rules
 from audioprep.cli import render
 from audioprep.errors import AudioprepError, ExitCode, UsageError
+from audioprep.version import __version__
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -657,7 +658,8 @@ def fix_cmd(
     strips tags, fits 5 MB and writes a legal name; every output is inspected again.
     Originals are never modified. Exit 0 when every output is ok.
     """
-    from audioprep.fix.job import FixOptions, fix_targets
+    from audioprep.fix.batch import fix_targets
+    from audioprep.fix.model import FixOptions
 
     settings = _state().settings(profile=profile)
     options = FixOptions(

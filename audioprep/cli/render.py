@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # types only: the CLI imports this module for every command, 
     from audioprep.audio.inspect import Inspection
     from audioprep.check import CheckResult
     from audioprep.doctor import DoctorReport
-    from audioprep.fix.job import FixResult
+    from audioprep.fix.model import FixResult
 
 
 def to_json(data: object) -> str:

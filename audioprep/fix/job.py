@@ -1,37 +1,9 @@
-"""``audioprep fix``: turn whatever people have into a phone-ready file, and prove it.
+"""Fixing one file: the steps of the sequence in ``docs/fix.md``, shared by both strategies.
 
-This module owns the repair of one batch: planning from inspections, running the passes of
-:mod:`audioprep.fix.convert`, the closed loop (every output is inspected again and must get verdict
-``ok``), output names, and writing safely. Profiles (what an output must be) are
-:mod:`audioprep.fix.profiles`'; the reasoning behind every choice below is in ``docs/fix.md``.
-
-Per file, for the voice profiles:
-
-1. A *quick* (structural) inspection of the input plans the work: unusable inputs fail here
-   with the inspector's reason; an input that already has the profile's shape gets one
-   analysis decode, and if its loudness, peaks and edges are also within tolerance it is
-   copied byte for byte (``unchanged``; ``renamed`` when only the name was illegal); an MP3
-   whose only fault is its loudness gets the lossless gain of step 3 on a copy.
-2. **One decode** of the input (:func:`audioprep.fix.convert.convert`) downmixes, resamples (soxr),
-   encodes, and measures what it encodes: loudness, peak, silence at both ends, decoded
-   duration, the decoder's complaints about the source (for MP3, loudness is then moved by
-   LAME's measured level change, ``Profile.codec_level_db``).
-3. The measured gain is applied without re-encoding where that is exact enough: whole 1.5 dB
-   steps of the MP3's ``global_gain`` (:mod:`audioprep.fix.mp3gain`), or in memory on the small
-   PCM of a ``voice-wav`` output (pydub, see below). When silence must be trimmed, the bitrate
-   must drop to fit 5 MB, the step would miss the target by more than the tolerance allows,
-   or the peaks need limiting, a second pass re-decodes the source and encodes with the exact
-   trim, gain and ``alimiter``.
-4. The closed loop: a structural re-inspection of the output under its final name plus the
-   pass's measurement of the audio it encoded must give verdict ``ok`` (outputs without such a
-   measurement are decoded again); then the file is moved into place atomically.
-
-pydub: it holds decoded audio in RAM (about 3x the PCM) and needs ffprobe unless told the codec,
-so it never touches a source. It does exactly one job it is good at: the ``voice-wav``
-in-memory edit (sample-exact trim, linear gain, WAV export in pure Python) of the 8 kHz mono PCM
-the conversion pass wrote, which the 5 MB cap bounds to about 5 minutes (5 MB of PCM).
-
-Findings and failures are data (:class:`FixResult`); only tool or configuration problems raise.
+:class:`FixJob` holds the state of one source while it is fixed: its action log, the
+measurement plan (trim, gain, bitrate), the closed loop (the output is inspected again and must
+get verdict ``ok``) and the atomic move into place. The strategies that use it are
+:mod:`audioprep.fix.voice` and :mod:`audioprep.fix.keep`; :mod:`audioprep.fix.batch` picks one.
 """
 
 from __future__ import annotations
@@ -41,30 +13,15 @@ import logging
 import math
 import os
 import shutil
-import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from audioprep.api import rules
 from audioprep.audio import decode
 from audioprep.audio.decode import AnalyseOptions, DecodeReport
-from audioprep.audio.inspect import (
-    UNUSABLE_IDS,
-    Inspection,
-    InspectOptions,
-    Verdict,
-    expand_targets,
-    inspect_file,
-)
-from audioprep.check import is_url
-from audioprep.errors import UsageError
+from audioprep.audio.inspect import UNUSABLE_IDS, Inspection, InspectOptions, Verdict, inspect_file
 from audioprep.fix import profiles
-from audioprep.fix.profiles import Profile, ProfileName
+from audioprep.fix.model import FixOptions, FixResult, Source, Status
 from audioprep.models import Severity
 
 log = logging.getLogger(__name__)
@@ -91,235 +48,8 @@ STEP_MARGIN_LU = 0.25
 PEAK_MARGIN_DB = 0.5
 #: The limiter aims this far under the ceiling (MP3 encoding adds a little overshoot).
 LIMIT_MARGIN_DB = 1.0
-#: The most gain normalising adds unless told otherwise (``profiles.MAX_GAIN_DB`` says why).
-DEFAULT_MAX_GAIN_DB = profiles.MAX_GAIN_DB
-#: The most ``--max-gain`` may allow.
-MAX_GAIN_CEILING_DB = 60.0
 #: Largest download accepted for a URL target (fix exists to shrink files).
 MAX_DOWNLOAD_BYTES = 512 * 2**20
-
-
-class Status(StrEnum):
-    """What happened to one input."""
-
-    UNCHANGED = "unchanged"
-    FIXED = "fixed"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixOptions:
-    """How to fix a batch. Loudness in LUFS/LU, peaks in dBTP, times in seconds.
-
-    ``normalise=False`` skips loudness normalisation and trimming. ``max_gain_db`` is the
-    most gain normalising may add: a file that needs more is nearly silent (noise, a muted
-    microphone) and fails rather than become loud hiss. ``max_bytes`` is the size
-    cap (the API's 5 MB by default; only smaller caps are allowed). ``dry_run`` plans and
-    measures but writes nothing. ``overwrite`` replaces an existing, different output file.
-    """
-
-    outdir: str
-    profile: str = ProfileName.VOICE_MP3.value
-    target_lufs: float = profiles.TARGET_LUFS
-    true_peak_dbtp: float = -1.0
-    normalise: bool = True
-    loudness_tolerance_lu: float = 1.0
-    max_gain_db: float = DEFAULT_MAX_GAIN_DB
-    trim_pad_s: float = 0.25
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    dry_run: bool = False
-    overwrite: bool = False
-    max_bytes: int = rules.MAX_AUDIO_BYTES
-
-    def __post_init__(self) -> None:
-        profiles.get_profile(self.profile)
-        if not -40.0 <= self.target_lufs <= -5.0:
-            raise UsageError(f"loudness target {self.target_lufs} LUFS is outside -40..-5")
-        if not -9.0 <= self.true_peak_dbtp <= 0.0:
-            raise UsageError(f"true-peak ceiling {self.true_peak_dbtp} dBTP is outside -9..0")
-        if not 0.5 <= self.loudness_tolerance_lu <= 3.0:
-            raise UsageError("the loudness tolerance must be 0.5..3 LU")
-        if not 0.0 <= self.max_gain_db <= MAX_GAIN_CEILING_DB:
-            raise UsageError(f"the gain cap must be 0..{MAX_GAIN_CEILING_DB:g} dB")
-        if self.jobs < 1 or self.trim_pad_s < 0:
-            raise UsageError("jobs must be at least 1 and the trim pad not negative")
-        if not 100_000 <= self.max_bytes <= rules.MAX_AUDIO_BYTES:
-            raise UsageError(f"the size cap must be 100,000..{rules.MAX_AUDIO_BYTES:,} bytes")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixResult:
-    """The outcome for one input. ``actions`` are stable tokens (``renamed``, ``normalised``,
-    ...); ``details`` say the same in words. ``verdict`` is the output's (``None`` without one).
-    """
-
-    source: str
-    output: str | None
-    status: Status
-    actions: tuple[str, ...] = ()
-    details: tuple[str, ...] = ()
-    verdict: str | None = None
-    error: str | None = None
-    planned: bool = False
-    profile: str = ProfileName.VOICE_MP3.value
-    duration_s: float | None = None
-    lost_s: float | None = None
-    decoder_errors: int = 0
-    loudness_lufs: float | None = None
-    gain_db: float | None = None
-    bitrate_kbps: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the output exists (or would) and passed the closed loop."""
-        return self.status is not Status.FAILED
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``audioprep fix --json`` (plus measurements)."""
-        return {
-            "source": self.source,
-            "output": self.output,
-            "status": self.status.value,
-            "actions": list(self.actions),
-            "verdict": self.verdict,
-            "error": self.error,
-            "planned": self.planned,
-            "profile": self.profile,
-            "details": list(self.details),
-            "duration_s": _round(self.duration_s, 3),
-            "lost_s": _round(self.lost_s, 3),
-            "decoder_errors": self.decoder_errors,
-            "loudness_lufs": _round(self.loudness_lufs, 1),
-            "gain_db": _round(self.gain_db, 2),
-            "bitrate_kbps": self.bitrate_kbps,
-        }
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-# --------------------------------------------------------------------------------------------
-# The batch
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One input: as given, as shown (URLs redacted), and the file name the output derives from."""
-
-    target: str
-    shown: str
-    name: str
-
-    @property
-    def is_url(self) -> bool:
-        """Whether it must be downloaded first."""
-        return is_url(self.target)
-
-
-def fix_targets(targets: Sequence[str], options: FixOptions) -> list[FixResult]:
-    """Fix every target (files, directories recursively, URLs); results in input order."""
-    profile = profiles.get_profile(options.profile)
-    outdir = Path(options.outdir)
-    given = set(targets)
-    found = [t for t in expand_targets(targets) if t in given or not _inside(t, outdir)]
-    sources = [_source(t) for t in found]
-    if not sources:
-        raise UsageError("no audio-looking files found in " + ", ".join(targets))
-    names = output_names(sources, profile)
-    if not options.dry_run:
-        _make_outdir(outdir)
-    jobs = [(s, outdir / n) for s, n in zip(sources, names, strict=True)]
-    if options.jobs <= 1 or len(jobs) <= 1:
-        return [fix_source(s, out, options) for s, out in jobs]
-    pool = ThreadPoolExecutor(max_workers=options.jobs)  # the work happens in ffmpeg
-    try:
-        return list(pool.map(lambda job: fix_source(job[0], job[1], options), jobs))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _inside(target: str, directory: Path) -> bool:
-    """Whether a file found by walking a directory lies in ``directory`` (earlier outputs)."""
-    if is_url(target):
-        return False
-    try:
-        return Path(target).resolve().is_relative_to(directory.resolve())
-    except OSError:
-        return False
-
-
-def _source(target: str) -> Source:
-    if is_url(target):
-        from audioprep.audio.fetch import redact_url
-
-        name = unquote(urlsplit(target).path.rsplit("/", 1)[-1]) or "audio"
-        return Source(target, redact_url(target), name)
-    return Source(target, target, os.path.basename(target))
-
-
-def _make_outdir(outdir: Path) -> None:
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output directory {outdir}: {exc.strerror}") from exc
-    if not os.access(outdir, os.W_OK):
-        raise UsageError(f"cannot write to output directory {outdir}")
-
-
-def output_names(sources: Sequence[Source], profile: Profile) -> list[str]:
-    """A legal, distinct output name per source, deterministic whatever the input order.
-
-    The name is :func:`audioprep.api.rules.safe_name` of the source's name with the profile's
-    extension; sources that would share one (compared case-insensitively) are taken in sorted
-    order and the later ones get ``-2``, ``-3``...
-    """
-    wanted = [rules.safe_name(s.name, extension=_extension(s, profile)) for s in sources]
-    taken: set[str] = set()
-    chosen: dict[int, str] = {}
-    for i in sorted(range(len(sources)), key=lambda i: (sources[i].target, i)):
-        stem, ext = rules.split_name(wanted[i])
-        candidate, n = wanted[i], 2
-        while candidate.lower() in taken:
-            candidate, n = f"{stem}-{n}.{ext}", n + 1
-        taken.add(candidate.lower())
-        chosen[i] = candidate
-    return [chosen[i] for i in range(len(sources))]
-
-
-def _extension(source: Source, profile: Profile) -> str:
-    if profile.extension is not None:
-        return profile.extension
-    if not source.is_url and os.path.isfile(source.target):
-        from audioprep.audio.sniff import Container, sniff_file
-
-        return "wav" if sniff_file(source.target) is Container.WAV else "mp3"
-    ext = rules.split_name(source.name)[1].lower()
-    return ext if ext in rules.AUDIO_EXTENSIONS else "mp3"
-
-
-def fix_source(source: Source, output: Path, options: FixOptions) -> FixResult:
-    """Fix one source (downloading it first if it is a URL) into ``output``.
-
-    ``output``'s directory is created when missing (not in a dry run). Temporary files live in
-    a hidden directory beside ``output`` (same file system, so the final rename is atomic) and
-    are removed whatever happens, Ctrl-C included.
-    """
-    work_parent = None if options.dry_run else output.parent
-    if work_parent is not None:
-        _make_outdir(work_parent)
-    with tempfile.TemporaryDirectory(prefix=".audioprep-fix-", dir=work_parent) as work:
-        job = FixJob(source, output, Path(work), options)
-        local = job.fetch() if source.is_url else Path(source.target)
-        if isinstance(local, FixResult):
-            return local
-        return job.run(local)
-
-
-# --------------------------------------------------------------------------------------------
-# One file
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -362,7 +92,6 @@ class FixJob:
         self.options = options
         self.profile = profiles.get_profile(options.profile)
         self.log = ActionLog()
-        self.quick: Inspection | None = None
         self.lost_s: float | None = None
         self.decoder_errors = 0
 
@@ -406,33 +135,6 @@ class FixJob:
             reason = got.problem.message if got.problem else "the download failed"
             return self.fail(f"download failed: {reason}")
         return got.path
-
-    def run(self, path: Path) -> FixResult:
-        quick = inspect_file(
-            path, options=InspectOptions(quick=True), display_name=self.source.name
-        )
-        self.quick = quick
-        if quick.verdict is Verdict.UNUSABLE:
-            return self.fail(unusable_reason(quick))
-        if self.profile.name is ProfileName.KEEP:
-            from audioprep.fix import keep as fixkeep
-
-            return fixkeep.fix_keep(self, path)
-        return self.voice(path, quick)
-
-    def voice(self, path: Path, quick: Inspection) -> FixResult:
-        if profiles.has_shape(path, quick, self.profile, self.options.max_bytes):
-            report = decode.analyse(
-                path, header_duration_s=quick.header_duration_s, options=self.analysis()
-            )
-            if self.meets(report):
-                return self.copy(path, quick, report)
-            from audioprep.fix import voice as fixvoice
-
-            regained = fixvoice.regain(self, path, quick, report)
-            if regained is not None:
-                return regained
-        return self.convert(path, quick)
 
     def analysis(self) -> AnalyseOptions:
         """Measurement settings: at the output's rate, silence as this module defines it."""
@@ -485,11 +187,6 @@ class FixJob:
         return self.finish(tmp, status, report, **fields)
 
     # --- converting ---------------------------------------------------------------------
-
-    def convert(self, path: Path, quick: Inspection) -> FixResult:
-        from audioprep.fix import voice as fixvoice
-
-        return fixvoice.convert_voice(self, path, quick)
 
     def plan(self, quick: Inspection, report: DecodeReport) -> Plan | FixResult:
         """Trim, gain and bitrate from the conversion pass's measurement (or a failure)."""
@@ -631,21 +328,6 @@ class FixJob:
     def rename_note(self) -> None:
         if self.output.name != self.source.name:
             self.log.add("renamed", f"renamed {self.source.name!r} to {self.output.name!r}")
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
-
-
-def unusable_reason(item: Inspection) -> str:
-    """The first error that makes ``item`` unusable, as ``id: message``."""
-    errors = [p for p in item.problems if p.severity is Severity.ERROR]
-    unusable = [p for p in errors if p.id in UNUSABLE_IDS or not p.fixable] or errors
-    if not unusable:
-        return "unusable"
-    first = unusable[0]
-    return f"{first.id}: {first.message}"
 
 
 def _decode_reason(report: DecodeReport) -> str:

@@ -1,4 +1,4 @@
-"""The ``keep`` profile of :mod:`audioprep.fix.job`: change only what breaks the rules or integrity.
+"""The ``keep`` strategy of ``audioprep fix``: change only what breaks the rules or integrity.
 
 This module owns the smallest repair for each finding of a full inspection of the input:
 
@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from audioprep.audio.inspect import Inspection, Verdict, inspect_file
+from audioprep.audio.inspect import Inspection, Verdict, inspect_file, unusable_reason
 from audioprep.fix import convert, profiles
 from audioprep.fix.convert import Shape
-from audioprep.fix.job import FixJob, FixResult, Status, unusable_reason
+from audioprep.fix.job import FixJob
+from audioprep.fix.model import FixResult, Status
 from audioprep.models import Severity
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,10 @@ _MPEG1_LADDER = (320, 256, 224, 192, 160, 128, 112, 96, 80, 64, 56, 48, 40, 32)
 _MPEG2_LADDER = (160, 144, 128, 112, 96, 80, 64, 56, 48, 40, 32, 24, 16, 8)
 
 
-def fix_keep(job: FixJob, path: Path) -> FixResult:
-    """Repair ``path`` as little as its full inspection requires."""
-    full = inspect_file(path, display_name=job.source.name)
+def fix_keep(job: FixJob, path: Path, found: Inspection) -> FixResult:
+    """Repair ``path`` as little as its full inspection requires (``found``, when it decoded
+    the file; else one is made here)."""
+    full = found if found.decoded else inspect_file(path, display_name=job.source.name)
     if full.verdict is Verdict.UNUSABLE:
         return job.fail(unusable_reason(full))
     ids = {p.id for p in full.problems if p.severity is Severity.ERROR}

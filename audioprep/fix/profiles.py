@@ -50,13 +50,6 @@ SIZE_MARGIN = 8192
 VOICE_LAME_QUALITY = 7
 #: Bytes of a canonical PCM WAV header (RIFF + 16-byte ``fmt `` + ``data`` chunk headers).
 WAV_HEADER_BYTES = 44
-#: The voice profiles' integrated loudness target (LUFS; ``--loudness``).
-TARGET_LUFS = -19.0
-#: The most gain normalising adds (dB; ``--max-gain``): to -19 LUFS, sources quieter than -59
-#: LUFS are refused. Speech recorded far too quietly still measures around -35..-55 LUFS; room
-#: noise or a muted microphone measures -60 and below, and raising it makes loud hiss (a -70 dBFS
-#: noise file was raised by +49.7 dB and judged "ok").
-MAX_GAIN_DB = 40.0
 
 
 class ProfileName(StrEnum):

@@ -1,7 +1,7 @@
-"""The conversion of :mod:`audioprep.fix.job` for the voice profiles (``voice-mp3``, ``voice-wav``).
+"""The voice strategy of ``audioprep fix`` (profiles ``voice-mp3``, ``voice-wav``).
 
-This module owns the decisions after the conversion pass (:mod:`audioprep.fix.job`'s docstring
-has the whole sequence): whether the measured gain can be applied without a second encode
+This module owns the decisions after the conversion pass (``docs/fix.md`` has the whole
+sequence): whether the measured gain can be applied without a second encode
 (whole ``global_gain`` steps for MP3, an exact in-memory edit for the small WAV PCM), or
 whether a second pass must re-decode the source with the exact trim, gain and limiter. It
 reports each operation in the job's action log.
@@ -26,10 +26,9 @@ from audioprep.fix.job import (
     STEP_MARGIN_LU,
     TRIM_SLACK_S,
     FixJob,
-    FixResult,
     Plan,
-    Status,
 )
+from audioprep.fix.model import FixResult, Status
 from audioprep.models import Severity
 
 log = logging.getLogger(__name__)

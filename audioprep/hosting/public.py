@@ -22,11 +22,11 @@ from typing import Any
 
 import requests
 
-from audioprep import __version__
 from audioprep.audio.fetch import NoCredentials
 from audioprep.hosting.keys import policy_snippet, policy_statement
 from audioprep.models import Problem
 from audioprep.net import sessions
+from audioprep.version import __version__
 
 log = logging.getLogger(__name__)
 

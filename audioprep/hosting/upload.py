@@ -32,9 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from audioprep import __version__
 from audioprep.api.rules import MAX_AUDIO_BYTES, check_audio_url
-from audioprep.audio.fetch import redact_url
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable, UsageError
 from audioprep.hosting.keys import object_key, policy_statement, public_url
 from audioprep.hosting.public import (
@@ -52,6 +50,8 @@ from audioprep.hosting.public import (
 )
 from audioprep.models import Problem, Severity
 from audioprep.net import sessions
+from audioprep.net.urls import redact_url
+from audioprep.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 
 from audioprep.audio.inspect import Inspection, InspectOptions, Verdict, inspect_targets
-from audioprep.check import is_url
 from audioprep.models import Problem, Severity
+from audioprep.net.urls import is_url
 from audioprep.run.model import ItemReport, ItemStatus, RunReport, Stage, StageOutcome, StageStatus
 
 #: Problem ids the check stage owns: the name and the URL, not the audio.

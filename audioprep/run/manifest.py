@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from audioprep.api import rules
-from audioprep.check import is_url
 from audioprep.errors import UsageError
+from audioprep.net.urls import is_url
 from audioprep.send.submit import Destination
 
 CSV_COLUMNS = ("audio", "number", "custom_id", "job_id")

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from audioprep.api import rules
-from audioprep.audio.fetch import redact_url
+from audioprep.audio import levels
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
-from audioprep.fix import profiles
-from audioprep.fix.job import FixOptions
+from audioprep.fix.model import FixOptions
 from audioprep.hosting.clients import HostingTarget, Warmer, release, uploader_for
+from audioprep.net.urls import redact_url
 from audioprep.run.executors import DaskExecutor, Executor, LocalExecutor
 from audioprep.run.manifest import read_manifest
 from audioprep.run.model import (
@@ -84,10 +84,10 @@ class RunOptions:
     state: str | None = None
     manifest: str | None = None
     profile: str = "voice-mp3"
-    target_lufs: float = profiles.TARGET_LUFS
-    true_peak_dbtp: float = -1.0
+    target_lufs: float = levels.TARGET_LUFS
+    true_peak_dbtp: float = levels.TRUE_PEAK_DBTP
     normalise: bool = True
-    max_gain_db: float = profiles.MAX_GAIN_DB
+    max_gain_db: float = levels.MAX_GAIN_DB
     allow_fix: bool = True
     bucket: str | None = None
     prefix: str = "audio"

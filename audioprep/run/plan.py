@@ -19,11 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from audioprep.audio.fetch import redact_url
 from audioprep.audio.inspect import expand_targets
-from audioprep.check import is_url
 from audioprep.errors import UsageError
 from audioprep.fix import profiles
+from audioprep.net.urls import is_url, redact_url
 from audioprep.run.manifest import ManifestEntry
 from audioprep.send.submit import Destination
 
@@ -162,7 +161,8 @@ def _merge(*groups: Iterable[Destination]) -> tuple[Destination, ...]:
 
 
 def _named(items: list[PlannedItem], outdir: str, profile: str) -> list[PlannedItem]:
-    from audioprep.fix.job import Source, output_names
+    from audioprep.fix.batch import output_names
+    from audioprep.fix.model import Source
 
     sources = [Source(i.source, i.shown, i.name) for i in items]
     names = output_names(sources, profiles.get_profile(profile))

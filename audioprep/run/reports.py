@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, assert_never
 from urllib.parse import quote
 
-from audioprep import __version__
-from audioprep.audio.fetch import redact_url
 from audioprep.models import Problem, Severity
+from audioprep.net.urls import redact_url
 from audioprep.run.model import CallResult, ItemReport, ItemStatus, RunReport, Stage, StageStatus
+from audioprep.version import __version__
 
 
 class ReportFormat(StrEnum):

@@ -32,13 +32,15 @@ from typing import Any
 
 from audioprep import check
 from audioprep.api import rules
-from audioprep.audio.fetch import FetchOptions, redact_text
+from audioprep.audio.fetch import FetchOptions
 from audioprep.audio.inspect import Inspection, InspectOptions, Verdict, inspect_file
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable
-from audioprep.fix.job import FixOptions
+from audioprep.fix import batch, model
+from audioprep.fix.model import FixOptions
 from audioprep.hosting.clients import HostingTarget
 from audioprep.models import Problem, Severity
-from audioprep.net import sessions
+from audioprep.net import sessions, urls
+from audioprep.net.urls import redact_text
 from audioprep.run.model import Stage, StageOutcome, StageStatus
 from audioprep.run.state import Marker, fingerprint
 from audioprep.send.submit import Destination
@@ -288,7 +290,7 @@ def stage_check(run: ItemRun) -> StageOutcome:
     """The API's name and URL rules. Only a URL that cannot be downloaded at all fails here;
     an illegal name is fixed later (the output and the S3 key get legal names)."""
     source = run.task.source
-    if not check.is_url(source) and glob.has_magic(source) and not os.path.exists(source):
+    if not urls.is_url(source) and glob.has_magic(source) and not os.path.exists(source):
         raise StageFailed(f"{source}: matches no file")
     result = check.check_target(source)
     errors = [p for p in result.problems if p.severity is Severity.ERROR]
@@ -305,7 +307,7 @@ def stage_check(run: ItemRun) -> StageOutcome:
 
 def stage_fetch(run: ItemRun) -> StageOutcome:
     """A file is read and hashed; a URL is downloaded like the API would (or reused)."""
-    if check.is_url(run.task.source):
+    if urls.is_url(run.task.source):
         return _fetch_url(run)
     path = Path(run.task.source)
     if not path.is_file():
@@ -422,7 +424,7 @@ def _verdict_text(item: Inspection) -> str:
     errors = item.errors
     if item.verdict is Verdict.OK:
         return f"ok ({'decoded' if item.decoded else 'structure only'})"
-    from audioprep.fix.job import unusable_reason
+    from audioprep.audio.inspect import unusable_reason
 
     if item.verdict is Verdict.UNUSABLE:
         return f"unusable: {unusable_reason(item)}"
@@ -453,16 +455,15 @@ def _fix_settings(options: FixOptions) -> dict[str, Any]:
 
 
 def _fix_now(run: ItemRun, options: FixOptions, print_: str) -> StageOutcome:
-    from audioprep.fix import job as fix
 
-    source = fix.Source(run.facts.path or "", run.task.shown, run.task.name)
-    result = fix.fix_source(source, Path(run.task.output), options)
+    source = model.Source(run.facts.path or "", run.task.shown, run.task.name)
+    result = batch.fix_source(source, Path(run.task.output), options)
     if not result.ok:
         raise StageFailed(f"fix failed: {result.error}", **result.to_dict())
     found: dict[str, Any] = {**result.to_dict(), "source": run.task.shown}
     message = f"{result.status.value}: {', '.join(result.actions) or 'copied'}"
     if result.planned:
-        run.update(fixed=result.status is fix.Status.FIXED, actions=result.actions)
+        run.update(fixed=result.status is model.Status.FIXED, actions=result.actions)
         return outcome(Stage.FIX, StageStatus.DONE, "planned " + message, **found)
     found["sha256"], found["size"] = file_sha256(Path(result.output or ""))
     _learn_fix(run, found)
@@ -551,7 +552,7 @@ def _upload_now(run: ItemRun, target: HostingTarget, print_: str) -> StageOutcom
 
 def _public(found: dict[str, Any]) -> dict[str, Any]:
     """Upload outputs safe for reports: the URL without a presigned signature."""
-    from audioprep.audio.fetch import redact_url
+    from audioprep.net.urls import redact_url
 
     return {**found, "url": redact_url(str(found.get("url") or ""))}
 

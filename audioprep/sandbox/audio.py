@@ -31,8 +31,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from audioprep.api.rules import Code
-from audioprep.audio.fetch import redact_url
 from audioprep.net import sessions
+from audioprep.net.urls import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field, replace
 
 import requests
 
-from audioprep import __version__
-from audioprep.audio.fetch import redact_url
 from audioprep.net import sessions
+from audioprep.net.urls import redact_url
 from audioprep.sandbox.store import PostbackRecord, Store
+from audioprep.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from audioprep import __version__
 from audioprep.api import rules
 from audioprep.api.rules import Code
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, TrackingHTTPServer
 from audioprep.sandbox.options import FaultMode, Faults, FaultState
 from audioprep.sandbox.service import Reply, VoiceService
+from audioprep.version import __version__
 
 log = logging.getLogger(__name__)
 

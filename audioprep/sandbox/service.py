@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from audioprep.api import rules
 from audioprep.api.rules import Code
-from audioprep.audio.fetch import redact_url
+from audioprep.net.urls import redact_url
 from audioprep.sandbox.audio import AudioVerdict
 from audioprep.sandbox.calls import callback_info, plan_call, postback_moments
 from audioprep.sandbox.options import FaultMode, FaultState, SandboxOptions

@@ -34,12 +34,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from audioprep import __version__
 from audioprep.api import rules
 from audioprep.api.rules import Code
-from audioprep.audio.fetch import redact_url
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.net import sessions
+from audioprep.net.urls import redact_url
+from audioprep.version import __version__
 
 log = logging.getLogger(__name__)
 

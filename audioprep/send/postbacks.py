@@ -29,9 +29,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from audioprep import __version__
 from audioprep.api import rules
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, ServerThread, TrackingHTTPServer
+from audioprep.version import __version__
 from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from audioprep.api import rules
-from audioprep.audio.fetch import redact_url
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
+from audioprep.net.urls import redact_url
 from audioprep.send.client import DEFAULT_TIMEOUT, AttemptKind, Delivery, RetryPolicy, VoiceClient
 from audioprep.send.journal import (
     BLOCKING,

@@ -16,18 +16,11 @@ import urllib3.response
 
 from audioprep.api.rules import MAX_AUDIO_BYTES, Code
 from audioprep.audio import fetch as fetch_module
-from audioprep.audio.fetch import (
-    API_CODES,
-    FetchOptions,
-    FetchProblem,
-    FetchResult,
-    fetch,
-    redact_text,
-    redact_url,
-)
+from audioprep.audio.fetch import API_CODES, FetchOptions, FetchProblem, FetchResult, fetch
 from audioprep.audio.sniff import Container
 from audioprep.errors import ToolError
 from audioprep.models import Severity
+from audioprep.net.urls import redact_text, redact_url
 from tests.support.httpserver import GeneratedBody, LocalHTTPServer, unused_port
 
 SECRET = "X-Amz-Signature=deadbeefSECRET&X-Amz-Credential=AKIASECRETKEY"

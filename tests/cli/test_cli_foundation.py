@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from audioprep import __version__
 from audioprep.api.rules import Code
 from audioprep.errors import ExitCode
+from audioprep.version import __version__
 from tests.conftest import Cli
 
 GOOD_URL = "https://cdn.example.com/prompts/hello-1.mp3"

@@ -18,22 +18,15 @@ from pathlib import Path
 import pytest
 
 from audioprep.api import rules
-from audioprep.audio import decode, ffmpeg, mp3scan, wavscan
+from audioprep.audio import decode, ffmpeg, levels, mp3scan, wavscan
 from audioprep.audio.decode import AnalyseOptions
 from audioprep.audio.inspect import Verdict, inspect_file
 from audioprep.cli import app as cli
 from audioprep.errors import UsageError
 from audioprep.fix import mp3gain, profiles
-from audioprep.fix.job import (
-    DEFAULT_MAX_GAIN_DB,
-    SILENCE_DBFS,
-    FixOptions,
-    FixResult,
-    Source,
-    Status,
-    fix_targets,
-    output_names,
-)
+from audioprep.fix.batch import fix_targets, output_names
+from audioprep.fix.job import SILENCE_DBFS
+from audioprep.fix.model import FixOptions, FixResult, Source, Status
 from tests.conftest import Cli
 from tests.support import audio_factory as af
 from tests.support.httpserver import LocalHTTPServer
@@ -396,8 +389,8 @@ def test_a_nearly_silent_file_is_not_raised_into_loud_noise(tmp_path: Path, run_
     # The CLI states the library's defaults (as literals: importing profiles there would
     # cost every command ~30 ms).
     defaults = {p.name: p.default for p in cli.fix_cmd.params}
-    assert defaults["max_gain_db"] == DEFAULT_MAX_GAIN_DB == profiles.MAX_GAIN_DB
-    assert defaults["target_lufs"] == FixOptions(outdir=".").target_lufs == profiles.TARGET_LUFS
+    assert defaults["max_gain_db"] == levels.MAX_GAIN_DB
+    assert defaults["target_lufs"] == FixOptions(outdir=".").target_lufs == levels.TARGET_LUFS
 
 
 def test_bitrate_arithmetic() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from audioprep.audio import ffmpeg
-from audioprep.fix.job import FixOptions
+from audioprep.fix.model import FixOptions
 from audioprep.run import stages as runstages
 from audioprep.run.executors import LocalExecutor, io_threads
 from audioprep.run.model import Stage, StageOutcome, StageStatus

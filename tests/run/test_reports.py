@@ -14,11 +14,11 @@ import jsonschema
 import pytest
 import xmlschema
 
-from audioprep import __version__
 from audioprep.models import Problem, Severity
 from audioprep.run import reports
 from audioprep.run.model import ItemReport, ItemStatus, RunReport, Stage
 from audioprep.run.reports import ReportFormat, render
+from audioprep.version import __version__
 from tests.support.report_fixture import (
     PRESIGNED,
     SECRET,

@@ -18,7 +18,6 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from audioprep import __version__
 from audioprep.api import rules
 from audioprep.api.rules import Code
 from audioprep.errors import ConfigError
@@ -35,6 +34,7 @@ from audioprep.send.client import (
     parse_status_code,
     trigger_url,
 )
+from audioprep.version import __version__
 from tests.support.httpserver import LocalHTTPServer, Route, unused_port
 from tests.support.voice_fakes import TOKEN, BlackHole, api_requests, sandbox
 
