@@ -1,7 +1,7 @@
 """Checking names and URLs against the API's rules, target by target.
 
 A target is a URL (anything with ``://``) or a file name or path (only the base name matters: the
-file will be hosted under a new key). The rules themselves live in :mod:`audioprep.api.rules`; this
+file will be hosted under a new key). The rules themselves live in :mod:`audioprep.api`; this
 module turns rule violations into :class:`~audioprep.models.Problem` values and a suggestion.
 """
 
@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import is_url
 
@@ -44,12 +44,12 @@ class CheckResult:
 def check_target(target: str) -> CheckResult:
     """Check one file name, path or URL against the API's naming rules."""
     if is_url(target):
-        violations = rules.check_audio_url(target)
+        violations = api.check_audio_url(target)
         name = unquote(urlsplit(target).path.rsplit("/", 1)[-1])
         extra = _url_notes(target)
     else:
         name = os.path.basename(target.rstrip("/\\")) or target
-        violations = rules.check_file_name(name)
+        violations = api.check_file_name(name)
         extra = []
     problems = [_problem(v) for v in violations]
     problems.extend(extra)
@@ -59,7 +59,7 @@ def check_target(target: str) -> CheckResult:
         target=target,
         api_code=int(violations[0].code) if violations else None,
         problems=tuple(problems),
-        suggested_name=rules.safe_name(name) if renamed else None,
+        suggested_name=api.safe_name(name) if renamed else None,
     )
 
 
@@ -68,7 +68,7 @@ def check_targets(targets: list[str]) -> list[CheckResult]:
     return [check_target(t) for t in targets]
 
 
-def _problem(violation: rules.RuleViolation) -> Problem:
+def _problem(violation: api.RuleViolation) -> Problem:
     message = violation.message
     if violation.fix:
         message = f"{message} (fix: {violation.fix})"
@@ -92,8 +92,8 @@ def _url_notes(url: str) -> list[Problem]:
     return notes
 
 
-def _extension_case(name: str, violations: list[rules.RuleViolation]) -> list[Problem]:
-    _, ext = rules.split_name(name)
+def _extension_case(name: str, violations: list[api.RuleViolation]) -> list[Problem]:
+    _, ext = api.split_name(name)
     if violations or ext == ext.lower():
         return []
     return [
@@ -101,7 +101,7 @@ def _extension_case(name: str, violations: list[rules.RuleViolation]) -> list[Pr
             "name.extension_case",
             Severity.WARNING,
             f"'{name}': upper-case extension; some servers match extensions case-sensitively"
-            f" (suggest '{rules.safe_name(name)}')",
+            f" (suggest '{api.safe_name(name)}')",
             fixable=True,
         )
     ]

@@ -1,1 +1,121 @@
-"""The Voice API's contract: response codes, messages, rules, request validation, wire bodies."""
+"""The Voice API's contract: response codes, messages, rules, request validation, wire bodies.
+
+Everything audioprep knows about what the API accepts lives in this package, and every other
+part of audioprep (the checker, the inspector, the client, the sandbox) imports it from here:
+nothing else spells a rule or a message. Where the published docs contradict themselves, the
+decision taken is in ``docs/api-notes.md`` (``D1``...).
+"""
+
+from __future__ import annotations
+
+from audioprep.api.codes import (
+    HTTP_MESSAGES,
+    RESPONSES,
+    Code,
+    ResponseSpec,
+    describe,
+    http_status,
+)
+from audioprep.api.fields import (
+    API_JOB_ID_LENGTH,
+    DEFAULT_MAX_DESTINATIONS,
+    JOB_ID_MAX,
+    JOB_ID_MIN,
+    MESSAGE_ID_LENGTH,
+    MIN_SECONDS_EXCLUSIVE,
+    NUMBER_MAX_DIGITS,
+    NUMBER_MIN_DIGITS,
+    SECONDS_FIELDS,
+    TTS_TEXT_MIN,
+    TTS_VOICES,
+    AccountLimits,
+    AccountType,
+    api_job_id_ok,
+    job_id_ok,
+    message_id_ok,
+    number_length_ok,
+    parse_seconds,
+    sanitise_number,
+)
+from audioprep.api.files import (
+    AUDIO_EXTENSIONS,
+    MAX_AUDIO_BYTES,
+    RuleViolation,
+    check_audio_url,
+    check_file_name,
+    safe_name,
+    safe_segment,
+    split_name,
+)
+from audioprep.api.request import (
+    AUDIO_KEYS,
+    COMMON_CONTENT_KEYS,
+    CONTENT_KEYS,
+    DESTINATION_KEYS,
+    OUTER_KEYS,
+    TTS_KEYS,
+    Answer,
+    validate_request,
+)
+from audioprep.api.wire import (
+    CALLBACK_INFO_FIELDS,
+    CALLBACK_REQUIRED_FIELDS,
+    callback_body,
+    callback_items,
+    check_callback_body,
+    error_body,
+    http_error_body,
+    success_body,
+)
+
+__all__ = [
+    "API_JOB_ID_LENGTH",
+    "AUDIO_EXTENSIONS",
+    "AUDIO_KEYS",
+    "CALLBACK_INFO_FIELDS",
+    "CALLBACK_REQUIRED_FIELDS",
+    "COMMON_CONTENT_KEYS",
+    "CONTENT_KEYS",
+    "DEFAULT_MAX_DESTINATIONS",
+    "DESTINATION_KEYS",
+    "HTTP_MESSAGES",
+    "JOB_ID_MAX",
+    "JOB_ID_MIN",
+    "MAX_AUDIO_BYTES",
+    "MESSAGE_ID_LENGTH",
+    "MIN_SECONDS_EXCLUSIVE",
+    "NUMBER_MAX_DIGITS",
+    "NUMBER_MIN_DIGITS",
+    "OUTER_KEYS",
+    "RESPONSES",
+    "SECONDS_FIELDS",
+    "TTS_KEYS",
+    "TTS_TEXT_MIN",
+    "TTS_VOICES",
+    "AccountLimits",
+    "AccountType",
+    "Answer",
+    "Code",
+    "ResponseSpec",
+    "RuleViolation",
+    "api_job_id_ok",
+    "callback_body",
+    "callback_items",
+    "check_audio_url",
+    "check_callback_body",
+    "check_file_name",
+    "describe",
+    "error_body",
+    "http_error_body",
+    "http_status",
+    "job_id_ok",
+    "message_id_ok",
+    "number_length_ok",
+    "parse_seconds",
+    "safe_name",
+    "safe_segment",
+    "sanitise_number",
+    "split_name",
+    "success_body",
+    "validate_request",
+]

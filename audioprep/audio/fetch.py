@@ -34,7 +34,7 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
-from audioprep.api.rules import MAX_AUDIO_BYTES, Code, safe_name
+from audioprep.api import MAX_AUDIO_BYTES, Code, safe_name
 from audioprep.audio.sniff import (
     SNIFF_BYTES,
     Container,

@@ -2,7 +2,7 @@
 
 This module owns the *verdict*. It combines, for one file:
 
-* the API's rules (:mod:`audioprep.api.rules`): MP3 or WAV by content, at most 5 MB, a legal name;
+* the API's rules (:mod:`audioprep.api`): MP3 or WAV by content, at most 5 MB, a legal name;
 * what the API's metadata reader sees (mutagen, which trusts headers, like the API does);
 * the structure (:mod:`audioprep.audio.mp3scan`, :mod:`audioprep.audio.wavscan`): frame and
   chunk walks that catch what headers hide, cheaply (``quick`` mode stops here);
@@ -26,8 +26,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.audio.facts import Facts, examine
 from audioprep.audio.sniff import Container, sniff_file
 from audioprep.models import Problem, Severity
@@ -162,7 +162,7 @@ def expand_targets(targets: Iterable[str]) -> Iterator[str]:
         for root, dirs, files in os.walk(target):
             dirs.sort()
             for name in sorted(files):
-                if rules.split_name(name)[1].lower() in AUDIO_LOOKING:
+                if api.split_name(name)[1].lower() in AUDIO_LOOKING:
                     yield os.path.join(root, name)
 
 
@@ -189,7 +189,7 @@ def inspect_url(url: str, options: InspectOptions = InspectOptions()) -> Inspect
     from audioprep.audio import fetch
 
     shown = urls.redact_url(url)
-    url_problems = [_rule_problem(v) for v in rules.check_audio_url(url) if v.id.startswith("url.")]
+    url_problems = [_rule_problem(v) for v in api.check_audio_url(url) if v.id.startswith("url.")]
     with tempfile.TemporaryDirectory(prefix="audioprep-") as tmp:
         got = fetch.fetch(url, tmp, fetch.FetchOptions(keep_other_audio=True))
         if not got.ok or got.path is None:
@@ -236,8 +236,8 @@ def inspect_file(
     size = found.st_size
     name = display_name if display_name is not None else path.name
     base = Inspection(path=str(path), verdict=Verdict.OK, api_code=None, size_bytes=size)
-    problems = [_rule_problem(v) for v in rules.check_file_name(name)]
-    if size > rules.MAX_AUDIO_BYTES:
+    problems = [_rule_problem(v) for v in api.check_file_name(name)]
+    if size > api.MAX_AUDIO_BYTES:
         problems.append(_too_large(size))
     container = sniff_file(path) if size else Container.EMPTY
     if container is Container.EMPTY:
@@ -252,7 +252,7 @@ def _unreadable(path: Path, why: str) -> Inspection:
     return Inspection(path=str(path), verdict=Verdict.UNUSABLE, api_code=None, problems=(problem,))
 
 
-def _rule_problem(violation: rules.RuleViolation) -> Problem:
+def _rule_problem(violation: api.RuleViolation) -> Problem:
     message = f"{violation.message} (fix: {violation.fix})" if violation.fix else violation.message
     return Problem(violation.id, Severity.ERROR, message, fixable=True)
 
@@ -261,7 +261,7 @@ def _too_large(size: int) -> Problem:
     return Problem(
         "api.too_large",
         Severity.ERROR,
-        f"{size:,} bytes: over the API's {rules.MAX_AUDIO_BYTES:,}-byte (5 MB) limit"
+        f"{size:,} bytes: over the API's {api.MAX_AUDIO_BYTES:,}-byte (5 MB) limit"
         " (fix: 'audioprep fix' re-encodes at a bitrate that fits)",
         fixable=True,
     )

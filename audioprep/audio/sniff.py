@@ -18,7 +18,7 @@ import os
 from enum import StrEnum
 from typing import NamedTuple
 
-from audioprep.api.rules import AUDIO_EXTENSIONS
+from audioprep.api import AUDIO_EXTENSIONS
 
 #: How many leading bytes :func:`sniff` needs to decide; :func:`sniff_file` reads this many.
 SNIFF_BYTES = 4096
@@ -128,7 +128,7 @@ def is_audio(container: Container) -> bool:
 
 
 def is_accepted(container: Container) -> bool:
-    """True for the containers the Voice API takes (MP3 and WAV, per :mod:`audioprep.api.rules`)."""
+    """True for the containers the Voice API takes (MP3 and WAV, per :mod:`audioprep.api`)."""
     return container.value in AUDIO_EXTENSIONS
 
 

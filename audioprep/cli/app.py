@@ -21,8 +21,7 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from audioprep import check, config
-from audioprep.api import rules
+from audioprep import api, check, config
 from audioprep.cli import render
 from audioprep.errors import AudioprepError, ExitCode, UsageError
 from audioprep.version import __version__
@@ -81,8 +80,8 @@ def account_options(*, splits: bool = False) -> Callable[[Callable[P, R]], Calla
     decorators = (
         click.option(
             "--account-type",
-            type=click.Choice([t.value for t in rules.AccountType]),
-            default=rules.AccountType.FULL.value,
+            type=click.Choice([t.value for t in api.AccountType]),
+            default=api.AccountType.FULL.value,
             show_default=True,
             help="TEST accounts may call only the personal number, one per job.",
         ),
@@ -90,7 +89,7 @@ def account_options(*, splits: bool = False) -> Callable[[Callable[P, R]], Calla
         click.option(
             "--max-destinations",
             type=click.IntRange(min=1),
-            default=rules.DEFAULT_MAX_DESTINATIONS,
+            default=api.DEFAULT_MAX_DESTINATIONS,
             show_default=True,
             help=limit_help,
         ),
@@ -106,15 +105,15 @@ def account_options(*, splits: bool = False) -> Callable[[Callable[P, R]], Calla
 
 def account_limits(
     account_type: str, personal_number: str | None, max_destinations: int
-) -> rules.AccountLimits:
+) -> api.AccountLimits:
     """The account options as limits (a TEST account needs its personal number)."""
-    kind = rules.AccountType(account_type)
-    if kind is rules.AccountType.TEST and not personal_number:
+    kind = api.AccountType(account_type)
+    if kind is api.AccountType.TEST and not personal_number:
         raise UsageError(
             "--account-type test needs --personal-number",
             hint="a TEST account may call only the account holder's own number",
         )
-    return rules.AccountLimits(
+    return api.AccountLimits(
         account_type=kind, personal_number=personal_number, max_destinations=max_destinations
     )
 
@@ -203,7 +202,7 @@ def validate_cmd(
     Exit 0 when the API would accept it, 1 when it would refuse it.
     """
     limits = account_limits(account_type, personal_number, max_destinations)
-    result = rules.validate_request(request_file.read(), limits)
+    result = api.validate_request(request_file.read(), limits)
     click.echo(render.to_json(result.to_dict()) if as_json else render.answer(result))
     return ExitCode.OK if result.valid else ExitCode.FINDINGS
 
@@ -312,7 +311,7 @@ def sandbox_cmd(
             host=host,
             port=port,
             tokens=tokens,
-            account_type=rules.AccountType(account_type),
+            account_type=api.AccountType(account_type),
             personal_number=personal_number,
             max_destinations=max_destinations,
             seed=seed,

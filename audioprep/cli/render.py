@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: the CLI imports this module for every command, keep it light
-    from audioprep.api.rules import Answer
+    from audioprep.api import Answer
     from audioprep.audio.inspect import Inspection
     from audioprep.check import CheckResult
     from audioprep.doctor import DoctorReport

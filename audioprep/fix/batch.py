@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.audio import decode
 from audioprep.audio.inspect import (
     Inspection,
@@ -87,15 +87,15 @@ def _make_outdir(outdir: Path) -> None:
 def output_names(sources: Sequence[Source], profile: Profile) -> list[str]:
     """A legal, distinct output name per source, deterministic whatever the input order.
 
-    The name is :func:`audioprep.api.rules.safe_name` of the source's name with the profile's
+    The name is :func:`audioprep.api.safe_name` of the source's name with the profile's
     extension; sources that would share one (compared case-insensitively) are taken in sorted
     order and the later ones get ``-2``, ``-3``...
     """
-    wanted = [rules.safe_name(s.name, extension=_extension(s, profile)) for s in sources]
+    wanted = [api.safe_name(s.name, extension=_extension(s, profile)) for s in sources]
     taken: set[str] = set()
     chosen: dict[int, str] = {}
     for i in sorted(range(len(sources)), key=lambda i: (sources[i].target, i)):
-        stem, ext = rules.split_name(wanted[i])
+        stem, ext = api.split_name(wanted[i])
         candidate, n = wanted[i], 2
         while candidate.lower() in taken:
             candidate, n = f"{stem}-{n}.{ext}", n + 1
@@ -111,8 +111,8 @@ def _extension(source: Source, profile: Profile) -> str:
         from audioprep.audio.sniff import Container, sniff_file
 
         return "wav" if sniff_file(source.target) is Container.WAV else "mp3"
-    ext = rules.split_name(source.name)[1].lower()
-    return ext if ext in rules.AUDIO_EXTENSIONS else "mp3"
+    ext = api.split_name(source.name)[1].lower()
+    return ext if ext in api.AUDIO_EXTENSIONS else "mp3"
 
 
 def fix_source(

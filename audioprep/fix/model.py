@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.audio import levels
 from audioprep.errors import UsageError
 from audioprep.fix import profiles
@@ -50,7 +50,7 @@ class FixOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     dry_run: bool = False
     overwrite: bool = False
-    max_bytes: int = rules.MAX_AUDIO_BYTES
+    max_bytes: int = api.MAX_AUDIO_BYTES
 
     def __post_init__(self) -> None:
         profiles.get_profile(self.profile)
@@ -64,8 +64,8 @@ class FixOptions:
             raise UsageError(f"the gain cap must be 0..{levels.MAX_GAIN_CEILING_DB:g} dB")
         if self.jobs < 1 or self.trim_pad_s < 0:
             raise UsageError("jobs must be at least 1 and the trim pad not negative")
-        if not 100_000 <= self.max_bytes <= rules.MAX_AUDIO_BYTES:
-            raise UsageError(f"the size cap must be 100,000..{rules.MAX_AUDIO_BYTES:,} bytes")
+        if not 100_000 <= self.max_bytes <= api.MAX_AUDIO_BYTES:
+            raise UsageError(f"the size cap must be 100,000..{api.MAX_AUDIO_BYTES:,} bytes")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,9 +1,9 @@
 """Names for hosted audio: content-addressed S3 keys, public URLs and the public-read policy.
 
 Pure functions, no I/O. Every key is built from legal segments only (letters, digits, ``-``,
-``_``: :func:`audioprep.api.rules.safe_segment` and :func:`~audioprep.api.rules.safe_name`), so the
+``_``: :func:`audioprep.api.safe_segment` and :func:`~audioprep.api.safe_name`), so the
 URLs
-built here pass :func:`audioprep.api.rules.check_audio_url`. The same bytes under the same name give
+built here pass :func:`audioprep.api.check_audio_url`. The same bytes under the same name give
 the same key; changed bytes give a new key, so a URL never changes meaning and no cache serves a
 stale prompt.
 """
@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from audioprep.api.rules import safe_name, safe_segment
+from audioprep.api import safe_name, safe_segment
 
 #: Hex digits of the content hash in a key (48 bits; reuse still compares the full SHA-256).
 HASH_CHARS = 12

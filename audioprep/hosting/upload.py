@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from audioprep.api.rules import MAX_AUDIO_BYTES, check_audio_url
+from audioprep.api import MAX_AUDIO_BYTES, check_audio_url
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable, UsageError
 from audioprep.hosting.keys import object_key, policy_statement, public_url
 from audioprep.hosting.public import (

@@ -9,7 +9,7 @@ This module owns reading and validating a manifest. Two formats, chosen by exten
   "custom_id": ...}], "job_id": ...}``; ``destinations`` and ``job_id`` are optional.
 
 Relative paths and globs are taken from the manifest's directory. Every row is checked with the
-API's own rules (:mod:`audioprep.api.rules`: a number has 7-15 digits once formatting is removed, a
+API's own rules (:mod:`audioprep.api`: a number has 7-15 digits once formatting is removed, a
 job id 7-15 characters, ``custom_id`` unique within a job) and every problem found is reported
 at once, each with its row, in one :class:`~audioprep.errors.UsageError`.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.errors import UsageError
 from audioprep.net.urls import is_url
 from audioprep.send.submit import Destination
@@ -197,11 +197,11 @@ def _entry(draft: _Draft, base: Path, problems: list[str]) -> ManifestEntry:
     kept: list[Destination] = []
     seen_ids: set[str] = set()
     for dest in draft.destinations:
-        digits = rules.sanitise_number(dest.number)
-        if digits is None or not rules.number_length_ok(digits):
+        digits = api.sanitise_number(dest.number)
+        if digits is None or not api.number_length_ok(digits):
             problems.append(
                 f"{draft.where} ({draft.audio}): number {dest.number!r} is not a phone number"
-                f" ({rules.NUMBER_MIN_DIGITS}-{rules.NUMBER_MAX_DIGITS} digits)"
+                f" ({api.NUMBER_MIN_DIGITS}-{api.NUMBER_MAX_DIGITS} digits)"
             )
             continue
         if dest.custom_id is not None and dest.custom_id in seen_ids:
@@ -212,10 +212,10 @@ def _entry(draft: _Draft, base: Path, problems: list[str]) -> ManifestEntry:
         if dest.custom_id is not None:
             seen_ids.add(dest.custom_id)
         kept.append(Destination(digits, dest.custom_id))
-    if draft.job_id is not None and not rules.job_id_ok(draft.job_id):
+    if draft.job_id is not None and not api.job_id_ok(draft.job_id):
         problems.append(
             f"{draft.where} ({draft.audio}): job_id {draft.job_id!r} must have"
-            f" {rules.JOB_ID_MIN}-{rules.JOB_ID_MAX} characters (-99)"
+            f" {api.JOB_ID_MIN}-{api.JOB_ID_MAX} characters (-99)"
         )
     return ManifestEntry(audio, tuple(kept), draft.job_id, draft.where)
 

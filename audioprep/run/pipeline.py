@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.audio import levels
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
@@ -100,7 +100,7 @@ class RunOptions:
     api_url: str = DEFAULT_API_URL
     api_token: str | None = field(default=None, repr=False)
     journal: str | None = None
-    limits: rules.AccountLimits = field(default_factory=rules.AccountLimits)
+    limits: api.AccountLimits = field(default_factory=api.AccountLimits)
     sandbox: bool = False
     jobs: int = field(default_factory=default_jobs)
     executor: str = "local"

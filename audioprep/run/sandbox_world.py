@@ -39,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.hosting.clients import HostingTarget
 from audioprep.send.journal import JOURNAL_FILE
@@ -207,11 +207,11 @@ class SandboxEnv:
         directory: str | Path,
         *,
         time_scale: float = TIME_SCALE,
-        limits: rules.AccountLimits | None = None,
+        limits: api.AccountLimits | None = None,
     ) -> None:
         self.files = SandboxFiles(Path(directory))
         self.time_scale = time_scale
-        self.limits = limits or rules.AccountLimits()  # the account its Voice API plays
+        self.limits = limits or api.AccountLimits()  # the account its Voice API plays
         self._s3: LocalS3 | None = None
         self._voice: Any = None
         self._receiver: Any = None

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from audioprep import check
-from audioprep.api import rules
+from audioprep import api, check
 from audioprep.audio.fetch import FetchOptions
 from audioprep.audio.inspect import Inspection, InspectOptions, Verdict, inspect_file
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable
@@ -361,7 +360,7 @@ def _file_under_name(path: Path, sha256: str, run: ItemRun) -> Path:
 
 def legal_name(name: str) -> str:
     """``name`` as the API allows it (its extension kept when it has one)."""
-    return rules.safe_name(name or "audio")
+    return api.safe_name(name or "audio")
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,7 +580,7 @@ def stage_verify(run: ItemRun) -> StageOutcome:
     url = run.facts.url
     if url is None:
         return outcome(Stage.VERIFY, StageStatus.SKIPPED, "nothing hosted")
-    violations = rules.check_audio_url(url)
+    violations = api.check_audio_url(url)
     if violations:
         raise StageFailed(f"the URL breaks the API's rules: {violations[0].message}")
     status = StageStatus.REUSED if run.facts.sent_earlier else StageStatus.DONE

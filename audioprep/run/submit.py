@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.errors import AudioprepError
 from audioprep.run.model import CallResult, Stage, StageOutcome, StageStatus
 from audioprep.run.plan import PlannedItem
@@ -82,7 +82,7 @@ class SubmitTarget:
     journal: str | None = None
     callback_url: str | None = None
     postbacks_db: str | None = None
-    limits: rules.AccountLimits = field(default_factory=rules.AccountLimits)
+    limits: api.AccountLimits = field(default_factory=api.AccountLimits)
     lookup: bool = False
 
 

@@ -1,7 +1,7 @@
 """A faithful local stand-in for the Voice API (``audioprep sandbox``).
 
 It answers ``POST /1/voice`` exactly as the documented API does (the rules, messages and wire
-shapes all come from :mod:`audioprep.api.rules`), downloads and judges the audio like the real
+shapes all come from :mod:`audioprep.api`), downloads and judges the audio like the real
 service, simulates every call deterministically from a seed and POSTs the documented callbacks.
 ``docs/sandbox.md`` lists every choice made where the public docs are silent.
 

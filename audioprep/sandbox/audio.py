@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from audioprep.api.rules import Code
+from audioprep.api import Code
 from audioprep.net import sessions
 from audioprep.net.urls import redact_url
 

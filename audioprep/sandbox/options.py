@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audioprep.api import rules
+from audioprep import api
 
 if TYPE_CHECKING:
     from audioprep.sandbox.audio import AudioVerdict
@@ -131,9 +131,9 @@ class SandboxOptions:
     host: str = "127.0.0.1"
     port: int = 0
     tokens: tuple[str, ...] = field(default=(), repr=False)
-    account_type: rules.AccountType = rules.AccountType.FULL
+    account_type: api.AccountType = api.AccountType.FULL
     personal_number: str | None = None
-    max_destinations: int = rules.DEFAULT_MAX_DESTINATIONS
+    max_destinations: int = api.DEFAULT_MAX_DESTINATIONS
     seed: int = 0
     db: str | Path | None = None
     time_scale: float = 1.0
@@ -148,7 +148,7 @@ class SandboxOptions:
     audio_cache: bool = True
 
     def __post_init__(self) -> None:
-        if self.account_type is rules.AccountType.TEST and not self.personal_number:
+        if self.account_type is api.AccountType.TEST and not self.personal_number:
             raise ValueError("a TEST account needs a personal_number")
         if self.max_destinations < 1:
             raise ValueError("max_destinations must be at least 1")
@@ -160,9 +160,9 @@ class SandboxOptions:
             raise ValueError("tokens must be non-empty and have no surrounding spaces")
 
     @property
-    def limits(self) -> rules.AccountLimits:
+    def limits(self) -> api.AccountLimits:
         """The account limits the validator applies to every request."""
-        return rules.AccountLimits(
+        return api.AccountLimits(
             account_type=self.account_type,
             personal_number=self.personal_number,
             max_destinations=self.max_destinations,

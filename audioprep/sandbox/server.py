@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, TrackingHTTPServer
 from audioprep.sandbox.options import FaultMode, Faults, FaultState
 from audioprep.sandbox.service import Reply, VoiceService
@@ -93,7 +93,7 @@ def authorized(header: str | None, tokens: tuple[str, ...]) -> bool:
 
 def http_reply(status: int, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
     """An HTTP-level answer (400, 404, 405, 500, 503) with the body ``rules`` defines."""
-    return Reply(status, rules.http_error_body(status), headers)
+    return Reply(status, api.http_error_body(status), headers)
 
 
 @dataclass(frozen=True, slots=True)

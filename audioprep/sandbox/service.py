@@ -2,7 +2,7 @@
 
 This module owns what the sandbox *answers*, independent of HTTP: :class:`VoiceService` takes a
 request body or an id and returns a :class:`Reply` (status and JSON body). Every rule and message
-comes from :mod:`audioprep.api.rules` (``validate_request``, ``error_body``, ``success_body``,
+comes from :mod:`audioprep.api` (``validate_request``, ``error_body``, ``success_body``,
 ``callback_body``, ``message_id_ok``, ``api_job_id_ok``); the audio verdict from the judge; call
 timelines from :mod:`audioprep.sandbox.calls`. Accepted jobs are stored before the answer is sent,
 so an answer of 200 always means a stored job.
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.net.urls import redact_url
 from audioprep.sandbox.audio import AudioVerdict
 from audioprep.sandbox.calls import callback_info, plan_call, postback_moments
@@ -95,19 +95,19 @@ class VoiceService:
 
     def error(self, code: Code, job_id: str | None = None, **fields: object) -> Reply:
         """The documented error answer for ``code``, placeholders filled from ``fields``."""
-        return self._error(code, rules.describe(code, **fields), job_id)
+        return self._error(code, api.describe(code, **fields), job_id)
 
     def _error(self, code: Code, description: str, job_id: str | None) -> Reply:
         """An error body with a fresh api_job_id (the docs: one is generated even then)."""
         self.counters.add(f"code_{int(code)}")
-        body = rules.error_body(code, description, api_job_id=str(uuid.uuid4()), job_id=job_id)
-        return Reply(rules.http_status(code), body)
+        body = api.error_body(code, description, api_job_id=str(uuid.uuid4()), job_id=job_id)
+        return Reply(api.http_status(code), body)
 
     # -- trigger ---------------------------------------------------------------------------
 
     def trigger(self, body: bytes) -> Reply:
         """``POST /1/voice``: validate, judge the audio, apply service faults, accept."""
-        verdict = rules.validate_request(body, self._limits)
+        verdict = api.validate_request(body, self._limits)
         if not verdict.valid or verdict.request is None:
             return self._error(verdict.code, verdict.description, verdict.job_id)
         content = verdict.request["voice_content"]
@@ -124,7 +124,7 @@ class VoiceService:
 
     def busy(self, body: bytes | None) -> Reply:
         """-105 "Server too busy", echoing the request's job_id when one can be read."""
-        job_id = rules.validate_request(body, self._limits).job_id if body else None
+        job_id = api.validate_request(body, self._limits).job_id if body else None
         return self.error(Code.SERVER_TOO_BUSY, job_id)
 
     def _content_seconds(self, content: Mapping[str, Any]) -> float | Code:
@@ -152,7 +152,7 @@ class VoiceService:
         self._dispatcher.submit(stored)
         self.counters.add("jobs_accepted")
         self.counters.add("calls_planned", len(calls))
-        return Reply(rules.http_status(Code.SUCCESS), _success(job, calls))
+        return Reply(api.http_status(Code.SUCCESS), _success(job, calls))
 
     def _plan_job(
         self, request: Mapping[str, Any], job_id: str | None, audio_s: float
@@ -163,8 +163,7 @@ class VoiceService:
             api_job_id=str(uuid.uuid4()),
             client_job_id=job_id,
             job_type="AUDIO" if _audio_url(content) else "TTS",
-            sender=rules.sanitise_number(content.get("sender_id"))
-            or self._options.default_sender_id,
+            sender=api.sanitise_number(content.get("sender_id")) or self._options.default_sender_id,
             callback_url=callback if isinstance(callback, str) and callback else None,
             content=_echoed_content(content),
             accepted_at=time.time(),
@@ -177,8 +176,8 @@ class VoiceService:
         self, job: JobRecord, request: Mapping[str, Any], audio_s: float
     ) -> list[CallRecord]:
         content = request["voice_content"]
-        ring_timeout = rules.parse_seconds(content.get("ring_timeout_seconds"))
-        time_limit = rules.parse_seconds(content.get("time_limit_seconds"))
+        ring_timeout = api.parse_seconds(content.get("ring_timeout_seconds"))
+        time_limit = api.parse_seconds(content.get("time_limit_seconds"))
         message_ids = _message_ids(job.accepted_at, len(request["destinations"]))
         calls = []
         for seq, (to, custom_id) in enumerate(_destinations(request)):
@@ -218,7 +217,7 @@ class VoiceService:
                 url=url,
                 kind=kind,
                 due_at=job.accepted_at + at * job.time_scale,
-                body=rules.callback_body(
+                body=api.callback_body(
                     api_job_id=job.api_job_id,
                     job_id=job.client_job_id,
                     data=[callback_info(job, call, at)],
@@ -232,7 +231,7 @@ class VoiceService:
 
     def lookup_call(self, message_id: str) -> Reply:
         """One call with its job's details, in the callback format (-121, -120)."""
-        if not rules.message_id_ok(message_id):
+        if not api.message_id_ok(message_id):
             return self.error(Code.MESSAGE_ID_INVALID)
         call = self._store.get_call(message_id)
         job = self._store.get_job(call.api_job_id) if call is not None else None
@@ -242,7 +241,7 @@ class VoiceService:
 
     def lookup_job(self, api_job_id: str) -> Reply:
         """A job with all its calls, in the callback format (-126, -125)."""
-        if not rules.api_job_id_ok(api_job_id):
+        if not api.api_job_id_ok(api_job_id):
             return self.error(Code.API_JOB_ID_INVALID)
         job = self._store.get_job(api_job_id)
         if job is None:
@@ -252,8 +251,8 @@ class VoiceService:
     def _callback_reply(self, job: JobRecord, calls: list[CallRecord]) -> Reply:
         at = (time.time() - job.accepted_at) / job.time_scale
         data = [callback_info(job, call, at) for call in calls]
-        body = rules.callback_body(api_job_id=job.api_job_id, job_id=job.client_job_id, data=data)
-        return Reply(rules.http_status(Code.SUCCESS), body)
+        body = api.callback_body(api_job_id=job.api_job_id, job_id=job.client_job_id, data=data)
+        return Reply(api.http_status(Code.SUCCESS), body)
 
 
 def _success(job: JobRecord, calls: list[CallRecord]) -> dict[str, Any]:
@@ -263,7 +262,7 @@ def _success(job: JobRecord, calls: list[CallRecord]) -> dict[str, Any]:
         if call.custom_id is not None:
             result["custom_id"] = call.custom_id
         results[call.to] = result
-    return rules.success_body(api_job_id=job.api_job_id, job_id=job.client_job_id, results=results)
+    return api.success_body(api_job_id=job.api_job_id, job_id=job.client_job_id, results=results)
 
 
 def _destinations(request: Mapping[str, Any]) -> list[tuple[str, str | None]]:
@@ -271,7 +270,7 @@ def _destinations(request: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     number given twice is called once (its first custom_id wins)."""
     found: dict[str, str | None] = {}
     for item in request["destinations"]:
-        digits = rules.sanitise_number(item["number"])
+        digits = api.sanitise_number(item["number"])
         if digits is not None and digits not in found:
             custom_id = item.get("custom_id")
             found[digits] = None if custom_id is None else str(custom_id)

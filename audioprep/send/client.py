@@ -34,8 +34,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.net import sessions
 from audioprep.net.urls import redact_url
@@ -232,7 +232,7 @@ def parse_reply(
     info = info if isinstance(info, dict) else {}
     description = info.get("description")
     if not isinstance(description, str) or not description:
-        description = rules.HTTP_MESSAGES.get(http_status, f"HTTP {http_status}")
+        description = api.HTTP_MESSAGES.get(http_status, f"HTTP {http_status}")
     results, custom_ids = _results(body.get("results") if isinstance(body, dict) else None)
     return ApiReply(
         http_status=http_status,

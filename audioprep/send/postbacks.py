@@ -3,7 +3,7 @@
 This module owns the receiver (:class:`PostbackServer`, started and stopped in-process like the
 sandbox; ``audioprep postbacks serve`` runs one until Ctrl-C) and the store
 (:class:`PostbackStore`). Every POST is checked against the documented callback shape
-(:func:`audioprep.api.rules.check_callback_body`); a body of another shape is answered 400 and
+(:func:`audioprep.api.check_callback_body`); a body of another shape is answered 400 and
 logged with the reasons. A good one is stored raw (once per distinct body, counting repeat
 deliveries) and parsed (one :class:`CallEvent` per CALLBACK_INFO, an identical one stored once),
 then answered 200 at once: duplicates are harmless.
@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, ServerThread, TrackingHTTPServer
 from audioprep.version import __version__
 from audioprep.walmode import enable_wal
@@ -143,7 +143,7 @@ def events_from_body(
     objects are skipped."""
     return [
         CallEvent.from_info(body, info, received_at=received_at, source=source)
-        for info in rules.callback_items(body)
+        for info in api.callback_items(body)
         if isinstance(info, dict)
     ]
 
@@ -283,7 +283,7 @@ class PostbackStore:
 
 
 def _infos(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [info for info in rules.callback_items(body) if isinstance(info, dict)]
+    return [info for info in api.callback_items(body) if isinstance(info, dict)]
 
 
 def _event(row: sqlite3.Row) -> CallEvent:
@@ -334,7 +334,7 @@ def judge_postback(raw: bytes) -> tuple[Verdict, Mapping[str, Any] | None]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return Verdict(400, {"error": "the body is not JSON"}, "not JSON"), None
-    problems = rules.check_callback_body(body)
+    problems = api.check_callback_body(body)
     if problems:
         reason = "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
         answer = {"error": "not the documented callback shape", "problems": list(problems)}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import UsageError
 from audioprep.send import journal as journal_mod
@@ -160,13 +160,13 @@ class StatusReport:
 def check_id(kind: str, ident: str) -> None:
     """Refuse an id the API would refuse, with the API's code and description."""
     checks = {
-        "message_id": (rules.message_id_ok, rules.Code.MESSAGE_ID_INVALID),
-        "api_job_id": (rules.api_job_id_ok, rules.Code.API_JOB_ID_INVALID),
-        "job_id": (rules.job_id_ok, rules.Code.JOB_ID_LENGTH),
+        "message_id": (api.message_id_ok, api.Code.MESSAGE_ID_INVALID),
+        "api_job_id": (api.api_job_id_ok, api.Code.API_JOB_ID_INVALID),
+        "job_id": (api.job_id_ok, api.Code.JOB_ID_LENGTH),
     }
     ok, code = checks[kind]
     if not ok(ident):
-        raise UsageError(f"{kind} {ident!r}: {rules.describe(code)} ({int(code)})")
+        raise UsageError(f"{kind} {ident!r}: {api.describe(code)} ({int(code)})")
 
 
 def job_status(query: StatusQuery) -> StatusReport:
@@ -181,7 +181,7 @@ def job_statuses(query: StatusQuery, job_ids: Sequence[str]) -> dict[str, Status
     """:func:`job_status` for each of ``job_ids`` (the ids in ``query`` are ignored; where to
     look and whether to ask the API are shared), reading the journal and the postback store
     through one connection each. Ids that break the API's rules are left out."""
-    valid = [job_id for job_id in job_ids if rules.job_id_ok(job_id)]
+    valid = [job_id for job_id in job_ids if api.job_id_ok(job_id)]
     with _Sources(query) as sources:
         return {job_id: _report(query, "job_id", job_id, sources) for job_id in valid}
 
@@ -297,17 +297,19 @@ def _group(entries: Sequence[Entry], events: Sequence[CallEvent]) -> list[JobSta
     for event in events:
         by_api.setdefault(event.api_job_id, []).append(event)
     known = {e.api_job_id for e in entries if e.api_job_id}
-    orphans = {api: evs for api, evs in by_api.items() if api not in known}
+    orphans = {api_id: evs for api_id, evs in by_api.items() if api_id not in known}
     jobs: list[JobStatus] = []
     for entry in entries:
         if entry.api_job_id:
             jobs.append(_job(entry, entry.api_job_id, by_api.get(entry.api_job_id, [])))
             continue
-        adopted = [api for api, evs in orphans.items() if evs[0].client_job_id == entry.job_id]
+        adopted = [
+            api_id for api_id, evs in orphans.items() if evs[0].client_job_id == entry.job_id
+        ]
         if not adopted:
             jobs.append(_job(entry, None, []))
-        jobs.extend(_job(entry, api, orphans.pop(api)) for api in adopted)
-    jobs.extend(_job(None, api, evs) for api, evs in orphans.items())
+        jobs.extend(_job(entry, api_id, orphans.pop(api_id)) for api_id in adopted)
+    jobs.extend(_job(None, api_id, evs) for api_id, evs in orphans.items())
     return jobs
 
 

@@ -4,7 +4,7 @@ This module owns the submission step (:func:`submit_audio`). Destinations (from 
 :func:`read_destinations_csv`) are de-duplicated and split into jobs of at most the account's
 per-job limit, with job ids derived from one base (``<base>-1``, ``<base>-2``…; a base is
 generated from the content when none is given, so a re-run gets the same ids). Every request is
-judged by :func:`audioprep.api.rules.validate_request` before anything is sent: one invalid job and
+judged by :func:`audioprep.api.validate_request` before anything is sent: one invalid job and
 nothing goes out. Each job is then claimed in the journal (:mod:`audioprep.send.journal`; the intent
 is committed before the POST) and sent with :class:`audioprep.send.client.VoiceClient`, which
 retries only what certainly was not processed.
@@ -27,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.net.urls import redact_url
@@ -87,7 +87,7 @@ class SubmitOptions:
     sender_id: str | None = None
     callback_url: str | None = None
     ring_timeout_s: int | None = None
-    limits: rules.AccountLimits = field(default_factory=rules.AccountLimits)
+    limits: api.AccountLimits = field(default_factory=api.AccountLimits)
     api_url: str = DEFAULT_API_URL
     api_token: str | None = field(default=None, repr=False)
     journal: str | Path | None = None
@@ -109,7 +109,7 @@ class PlannedJob:
     request: Mapping[str, Any]
     payload: bytes
     content_sha256: str
-    answer: rules.Answer
+    answer: api.Answer
 
     @property
     def payload_sha256(self) -> str:
@@ -202,7 +202,7 @@ def unique_destinations(
     kept: list[Destination] = []
     dropped = 0
     for item in destinations:
-        digits = rules.sanitise_number(item.number)
+        digits = api.sanitise_number(item.number)
         key = digits if digits is not None else item.number
         if key in seen:
             dropped += 1
@@ -243,7 +243,7 @@ def derive_job_ids(base: str, count: int) -> list[str]:
     ids = []
     for index in range(1, count + 1):
         suffix = f"-{index}"
-        ids.append(base[: rules.JOB_ID_MAX - len(suffix)] + suffix)
+        ids.append(base[: api.JOB_ID_MAX - len(suffix)] + suffix)
     return ids
 
 
@@ -288,7 +288,7 @@ def _generated_base(options: SubmitOptions, destinations: Sequence[Destination])
 def _plan(options: SubmitOptions, job_id: str, chunk: Sequence[Destination]) -> PlannedJob:
     request = build_request(options, job_id, chunk)
     payload = json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    answer = rules.validate_request(request, options.limits)
+    answer = api.validate_request(request, options.limits)
     return PlannedJob(job_id, request, payload, content_sha256(request), answer)
 
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from audioprep.api import rules
-from audioprep.api.rules import AccountLimits, AccountType, Code, validate_request
+from audioprep import api
+from audioprep.api import AccountLimits, AccountType, Code, validate_request
 
 SPEC = pathlib.Path(__file__).resolve().parents[3] / "shared" / "spec" / "000_c1633175c54fe2d7.txt"
 
@@ -24,8 +24,8 @@ def audio_request(**overrides: object) -> dict[str, object]:
 
 
 def test_every_code_has_a_table_row() -> None:
-    assert set(rules.RESPONSES) == set(Code)
-    for code, row in rules.RESPONSES.items():
+    assert set(api.RESPONSES) == set(Code)
+    for code, row in api.RESPONSES.items():
         assert row.code is code
         assert row.http_status in (200, 401, 403)
         assert row.template and row.meaning
@@ -36,7 +36,7 @@ def test_table_wording_matches_the_spec() -> None:
     """Every message is the spec's wording (quotes made straight, placeholders aside)."""
     text = SPEC.read_text(encoding="utf-8")
     text = re.sub("[‘’]", "'", text).replace("“", "").replace("”", "")
-    for code, row in rules.RESPONSES.items():
+    for code, row in api.RESPONSES.items():
         if code in (Code.SUCCESS, Code.NOT_AUTHORIZED):
             continue
         for fixed in re.split(r"\{[a-z_]+\}", row.template):
@@ -45,11 +45,11 @@ def test_table_wording_matches_the_spec() -> None:
 
 
 def test_messages_fill_placeholders() -> None:
-    assert rules.describe(Code.PARAM_NOT_ALLOWED, param_name="foo") == "foo is not allowed"
-    assert rules.describe(Code.TOO_MANY_DESTINATIONS, limit=500) == (
+    assert api.describe(Code.PARAM_NOT_ALLOWED, param_name="foo") == "foo is not allowed"
+    assert api.describe(Code.TOO_MANY_DESTINATIONS, limit=500) == (
         "There can only be 500 destination numbers"
     )
-    assert "35699" in rules.describe(Code.TEST_PERSONAL_NUMBER, personal_number="35699")
+    assert "35699" in api.describe(Code.TEST_PERSONAL_NUMBER, personal_number="35699")
 
 
 @pytest.mark.parametrize(
@@ -67,14 +67,14 @@ def test_messages_fill_placeholders() -> None:
     ],
 )
 def test_safe_name_is_legal_deterministic_and_idempotent(name: str, expected: str) -> None:
-    got = rules.safe_name(name)
+    got = api.safe_name(name)
     assert got == expected
-    assert rules.safe_name(got) == got
-    assert rules.check_file_name(got) == []
+    assert api.safe_name(got) == got
+    assert api.check_file_name(got) == []
 
 
 def test_safe_name_caps_length_and_honours_extension() -> None:
-    got = rules.safe_name("x" * 500 + ".wav", extension="mp3")
+    got = api.safe_name("x" * 500 + ".wav", extension="mp3")
     assert got.endswith(".mp3") and len(got) <= 104
 
 
@@ -95,23 +95,23 @@ def test_safe_name_caps_length_and_honours_extension() -> None:
     ],
 )
 def test_audio_url_rules(url: str, ids: list[str]) -> None:
-    assert [v.id for v in rules.check_audio_url(url)] == ids
+    assert [v.id for v in api.check_audio_url(url)] == ids
 
 
 def test_numbers_are_sanitised_before_the_length_check() -> None:
-    assert rules.sanitise_number("+356 (99) 000-001") == "35699000001"
-    assert rules.sanitise_number(35699000001) == "35699000001"
-    assert rules.sanitise_number("call me") is None
-    assert rules.sanitise_number(True) is None
+    assert api.sanitise_number("+356 (99) 000-001") == "35699000001"
+    assert api.sanitise_number(35699000001) == "35699000001"
+    assert api.sanitise_number("call me") is None
+    assert api.sanitise_number(True) is None
 
 
 def test_identifier_rules() -> None:
-    assert rules.message_id_ok("14570116000720000149")
-    assert not rules.message_id_ok("1457011600072000014")
-    assert not rules.message_id_ok("1457011600072000014x")
-    assert rules.api_job_id_ok("4359d2d7-2f10-49f3-9ad3-dfc574e14054")
-    assert not rules.api_job_id_ok("4359d2d7")
-    assert rules.job_id_ok("job-1234") and not rules.job_id_ok("job") and not rules.job_id_ok(7)
+    assert api.message_id_ok("14570116000720000149")
+    assert not api.message_id_ok("1457011600072000014")
+    assert not api.message_id_ok("1457011600072000014x")
+    assert api.api_job_id_ok("4359d2d7-2f10-49f3-9ad3-dfc574e14054")
+    assert not api.api_job_id_ok("4359d2d7")
+    assert api.job_id_ok("job-1234") and not api.job_id_ok("job") and not api.job_id_ok(7)
 
 
 def test_validator_accepts_the_documented_samples() -> None:
@@ -169,13 +169,13 @@ def test_dropped_destinations_are_noted() -> None:
 
 
 def test_wire_bodies() -> None:
-    err = rules.error_body(Code.INVALID_JSON, "Invalid JSON Body", api_job_id="x" * 36, job_id="j")
+    err = api.error_body(Code.INVALID_JSON, "Invalid JSON Body", api_job_id="x" * 36, job_id="j")
     assert err == {
         "client_job_id": "j",
         "api_job_id": "x" * 36,
         "result_info": {"status_code": -80, "description": "Invalid JSON Body"},
     }
-    ok = rules.success_body(
+    ok = api.success_body(
         api_job_id="y" * 36, job_id=None, results={"35699000001": {"message_id": "1" * 20}}
     )
     assert ok["result_info"]["status_code"] == "0"

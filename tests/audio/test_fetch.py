@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import urllib3.response
 
-from audioprep.api.rules import MAX_AUDIO_BYTES, Code
+from audioprep.api import MAX_AUDIO_BYTES, Code
 from audioprep.audio import fetch as fetch_module
 from audioprep.audio.fetch import API_CODES, FetchOptions, FetchProblem, FetchResult, fetch
 from audioprep.audio.sniff import Container

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from audioprep.api.rules import Code
+from audioprep.api import Code
 from audioprep.errors import ExitCode
 from audioprep.version import __version__
 from tests.conftest import Cli

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.audio import decode, ffmpeg, levels, mp3scan, wavscan
 from audioprep.audio.decode import AnalyseOptions
 from audioprep.audio.inspect import Verdict, inspect_file
@@ -75,8 +75,8 @@ def assert_phone_ready(result: FixResult, expected_s: float, *, wav: bool = Fals
     assert result.verdict == "ok" and result.error is None
     out = Path(result.output or "")
     assert out.is_file()
-    assert not rules.check_file_name(out.name), out.name
-    assert out.stat().st_size < rules.MAX_AUDIO_BYTES
+    assert not api.check_file_name(out.name), out.name
+    assert out.stat().st_size < api.MAX_AUDIO_BYTES
     m = measure(out)
     assert m.errors == "", m.errors
     assert m.lufs is not None and abs(m.lufs - TARGET) <= 1.0, (m, result.details)
@@ -394,7 +394,7 @@ def test_a_nearly_silent_file_is_not_raised_into_loud_noise(tmp_path: Path, run_
 
 
 def test_bitrate_arithmetic() -> None:
-    cap = rules.MAX_AUDIO_BYTES
+    cap = api.MAX_AUDIO_BYTES
     assert profiles.fit_mp3_kbps(600, profiles.MPEG2_LADDER, 16000, cap) == 48
     assert profiles.fit_mp3_kbps(1200, profiles.MPEG2_LADDER, 16000, cap) == 32
     assert profiles.fit_mp3_kbps(6000, profiles.MPEG2_LADDER, 16000, cap) is None

@@ -22,7 +22,7 @@ import pytest
 import requests
 from botocore.stub import ANY, Stubber
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.audio import ffmpeg
 from audioprep.errors import ConfigError, ExitCode, ServiceUnavailable
 from audioprep.hosting import upload as hosting
@@ -161,7 +161,7 @@ def test_upload_is_fetched_anonymously_with_the_same_bytes(s3: S3, audio: Callab
     assert response.headers["Cache-Control"] == hosting.CACHE_CONTROL
     head = s3.client.head_object(Bucket=s3.bucket, Key=result.key)
     assert head["Metadata"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert rules.check_audio_url(result.url) == []
+    assert api.check_audio_url(result.url) == []
 
 
 def test_wav_is_served_as_audio_wav(s3: S3, tmp_path: Path):
@@ -325,7 +325,7 @@ def test_presigned_url_downloads_and_passes_the_rules(
     assert item["public_mode"] == "presign" and item["verified"] is True
     assert "X-Amz-Signature=" in item["url"] and "X-Amz-Expires=600" in item["url"]
     assert item["expires_at"] and "expires" in item["warnings"][0]
-    assert rules.check_audio_url(item["url"]) == []
+    assert api.check_audio_url(item["url"]) == []
     response = requests.get(item["url"], timeout=10)
     assert response.status_code == 200 and response.content == path.read_bytes()
     # Human output: the same URL without its signature, and the expiry warning.
@@ -349,7 +349,7 @@ def test_prefix_and_name_are_sanitised(s3: S3, audio: Callable[..., Path]):
     assert result.ok, result.error
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     assert result.key == f"My_Prompts/ete_2024/Appointment_Reminder_final-{digest}.mp3"
-    assert rules.check_audio_url(result.url or "") == []
+    assert api.check_audio_url(result.url or "") == []
     assert run_check(result.url or "") == 0
 
 
@@ -388,7 +388,7 @@ def test_custom_endpoint_is_addressed_path_style(s3: S3, audio: Callable[..., Pa
 def test_public_url_shapes(bucket: str, kwargs: dict[str, str], expected: str):
     url = public_url(bucket, "a/x.mp3", **kwargs)
     assert url == expected
-    assert rules.check_audio_url(url) == []
+    assert api.check_audio_url(url) == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.audio import ffmpeg
 from audioprep.cli.progress import RunProgress, item_line, tty_line
 from audioprep.errors import ConfigError, ExitCode, UsageError
@@ -359,7 +359,7 @@ def test_a_large_audience_is_split_into_jobs_each_sent_once(
     audio: dict[str, Path], tmp_path: Path
 ) -> None:
     people = tuple(Destination(f"3569900001{n}") for n in range(3))
-    limits = rules.AccountLimits(max_destinations=2)
+    limits = api.AccountLimits(max_destinations=2)
     run = options(tmp_path, sandbox=True, submit=True, destinations=people, limits=limits)
     (item,) = run_pipeline([str(audio["ok"])], run).items
     base = item.job_ids[0].rsplit("-", 1)[0]

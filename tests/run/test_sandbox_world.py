@@ -113,10 +113,10 @@ def test_one_client_keeps_one_connection() -> None:
 
 
 def test_the_run_sandbox_plays_the_account_it_is_given(tmp_path: Any) -> None:
-    from audioprep.api import rules
+    from audioprep import api
     from audioprep.run.sandbox_world import TOKEN, SandboxEnv
 
-    limits = rules.AccountLimits(account_type=rules.AccountType.TEST, personal_number="35699000031")
+    limits = api.AccountLimits(account_type=api.AccountType.TEST, personal_number="35699000031")
     body = {
         "destinations": [{"number": "35699000032"}],
         "voice_content": {"audio_file_url": "http://127.0.0.1:9/a.mp3"},
@@ -128,4 +128,4 @@ def test_the_run_sandbox_plays_the_account_it_is_given(tmp_path: Any) -> None:
             headers={"Authorization": f"Token {TOKEN}"},
             timeout=10,
         )
-    assert answer.json()["result_info"]["status_code"] == rules.Code.TEST_PERSONAL_NUMBER
+    assert answer.json()["result_info"]["status_code"] == api.Code.TEST_PERSONAL_NUMBER

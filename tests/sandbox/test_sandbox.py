@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import requests
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.sandbox import FaultMode, Faults, Sandbox, SandboxOptions
 from audioprep.sandbox.calls import Outcome, plan_call
 from tests.support.httpserver import LocalHTTPServer, unused_port, wait_until
@@ -111,13 +111,13 @@ def receiver() -> Iterator[Receiver]:
 
 def assert_error(response: requests.Response, code: Code, description: str | None = None) -> None:
     """The documented error body, exactly: a fresh api_job_id, the code, the description."""
-    assert response.status_code == rules.http_status(code)
+    assert response.status_code == api.http_status(code)
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     got = response.json()
     assert UUID_RE.fullmatch(got["api_job_id"])
-    expected = rules.error_body(
+    expected = api.error_body(
         code,
-        description if description is not None else rules.describe(code),
+        description if description is not None else api.describe(code),
         api_job_id=got["api_job_id"],
         job_id=got.get("client_job_id"),
     )
@@ -203,7 +203,7 @@ def test_account_limits_apply(audio_host: LocalHTTPServer) -> None:
     with running(max_destinations=2) as limited:
         expected = "There can only be 2 destination numbers"
         assert_error(trigger(limited, three), Code.TOO_MANY_DESTINATIONS, expected)
-    with running(account_type=rules.AccountType.TEST, personal_number="35699000001") as test:
+    with running(account_type=api.AccountType.TEST, personal_number="35699000001") as test:
         assert_error(
             trigger(test, tts_job("35699000001", "35699000002")), Code.TEST_ONE_DESTINATION
         )
@@ -310,7 +310,7 @@ def test_valid_mp3_is_accepted_with_the_documented_body(
     assert first["custom_id"] == "c0" and "custom_id" not in second
     for result in (first, second):
         assert re.fullmatch(r"[0-9]{20}", result["message_id"])
-    assert got["result_info"] == {"status_code": "0", "description": rules.describe(Code.SUCCESS)}
+    assert got["result_info"] == {"status_code": "0", "description": api.describe(Code.SUCCESS)}
     assert _gets(audio_host, "/valid.mp3") == gets_before + 1
 
 
@@ -450,7 +450,7 @@ def test_postbacks_ring_then_end_with_the_documented_shape(
     results = accepted["results"]
     seen: dict[str, list[dict[str, Any]]] = {}
     for posted in bodies:
-        assert rules.check_callback_body(posted) == ()  # what a receiver checks
+        assert api.check_callback_body(posted) == ()  # what a receiver checks
         assert list(posted) == ["api_job_id", "client_job_id", "data"]
         assert posted["api_job_id"] == accepted["api_job_id"]
         assert posted["client_job_id"] == "job-pb-1"
@@ -470,7 +470,7 @@ def test_postbacks_ring_then_end_with_the_documented_shape(
         _check_timeline(Outcome(outcome_name), items)
         final_body = next(b for b in bodies if b["data"][0] is items[-1])
         assert lookups[items[-1]["message_id"]] == final_body  # a lookup shows the same call
-        assert rules.check_callback_body(lookups[items[-1]["message_id"]]) == ()
+        assert api.check_callback_body(lookups[items[-1]["message_id"]]) == ()
 
 
 def _check_timeline(outcome: Outcome, items: list[dict[str, Any]]) -> None:
@@ -658,7 +658,7 @@ def test_server_error_faults_for_a_number_of_requests(mode: str, status: int) ->
         for _ in range(2):
             response = trigger(sandbox, tts_job())
             assert response.status_code == status
-            assert response.json() == {"result_info": {"description": rules.HTTP_MESSAGES[status]}}
+            assert response.json() == {"result_info": {"description": api.HTTP_MESSAGES[status]}}
         assert trigger(sandbox, tts_job()).status_code == 200
         current = requests.get(sandbox.url + "/_sandbox/faults", timeout=10).json()
         assert current["mode"] is None and current["count"] is None

@@ -18,8 +18,8 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.errors import ConfigError
 from audioprep.sandbox import FaultMode, Faults
 from audioprep.send.client import (
@@ -150,7 +150,7 @@ def test_status_code_garbage_is_none(raw: object) -> None:
 
 
 def test_results_as_object_as_in_the_sample() -> None:
-    body = rules.success_body(
+    body = api.success_body(
         api_job_id="4359d2d7-2f10-49f3-9ad3-dfc574e14054",
         job_id="123455",
         results={"35688000000": {"message_id": "14570116000720000149", "custom_id": "x"}},
@@ -167,22 +167,22 @@ def test_results_as_array_as_typed_in_the_table() -> None:
     body = {
         "api_job_id": "4359d2d7-2f10-49f3-9ad3-dfc574e14054",
         "results": [{"number": "35688000000", "message_id": "14570116000720000149"}],
-        "result_info": {"status_code": 0, "description": rules.describe(Code.SUCCESS)},
+        "result_info": {"status_code": 0, "description": api.describe(Code.SUCCESS)},
     }
     reply = parse_reply(200, json.dumps(body).encode())
     assert reply.results == {"35688000000": "14570116000720000149"}
 
 
 def test_error_body_and_non_json_body() -> None:
-    body = rules.error_body(
-        Code.CONTENT_REQUIRED, rules.describe(Code.CONTENT_REQUIRED), api_job_id="a"
+    body = api.error_body(
+        Code.CONTENT_REQUIRED, api.describe(Code.CONTENT_REQUIRED), api_job_id="a"
     )
     reply = parse_reply(403, json.dumps(body).encode())
-    assert (reply.status_code, reply.description) == (-89, rules.describe(Code.CONTENT_REQUIRED))
+    assert (reply.status_code, reply.description) == (-89, api.describe(Code.CONTENT_REQUIRED))
     html = parse_reply(503, b"<html>down</html>", {"Retry-After": "2"})
     assert (html.status_code, html.description, html.retry_after_s) == (
         None,
-        rules.HTTP_MESSAGES[503],
+        api.HTTP_MESSAGES[503],
         2.0,
     )
 
@@ -219,7 +219,7 @@ def _client(url: str, **kwargs: object) -> VoiceClient:
 
 def test_headers_user_agent_and_token() -> None:
     with LocalHTTPServer() as server:
-        success = rules.success_body(api_job_id="x" * 36, job_id=None, results={})
+        success = api.success_body(api_job_id="x" * 36, job_id=None, results={})
         server.route(
             "/1/voice", Route(body=json.dumps(success).encode(), content_type="application/json")
         )
@@ -239,9 +239,9 @@ def test_accepted_by_the_sandbox() -> None:
         assert delivery.kind is AttemptKind.ACCEPTED
         assert delivery.attempts == 1 and api_requests(box) == 1
         reply = delivery.last.reply
-        assert reply is not None and rules.api_job_id_ok(reply.api_job_id or "")
+        assert reply is not None and api.api_job_id_ok(reply.api_job_id or "")
         assert list(reply.results) == ["35699000001"]
-        assert rules.message_id_ok(reply.results["35699000001"])
+        assert api.message_id_ok(reply.results["35699000001"])
 
 
 @pytest.mark.parametrize("mode", [FaultMode.UNAVAILABLE, FaultMode.BUSY])
@@ -301,7 +301,7 @@ def test_lookups_against_the_sandbox() -> None:
         assert reply is not None and reply.api_job_id
         job = client.lookup_job(reply.api_job_id)
         assert job.status_code is None and job.body["api_job_id"] == reply.api_job_id
-        assert not rules.check_callback_body(job.body)
+        assert not api.check_callback_body(job.body)
         call = client.lookup_call(reply.results["35699000001"])
         assert call.body["data"][0]["to"] == "35699000001"
         missing = client.lookup_job("0" * 36)

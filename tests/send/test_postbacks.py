@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from audioprep.api import rules
+from audioprep import api
 from audioprep.errors import ExitCode
 from audioprep.sandbox import Faults
 from audioprep.send.journal import Intent, Journal, Settlement, State
@@ -69,13 +69,13 @@ def _with_info(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_documented_samples_pass() -> None:
-    assert rules.check_callback_body(SAMPLE) == ()
+    assert api.check_callback_body(SAMPLE) == ()
     lone = {**SAMPLE, "data": SAMPLE["data"][0]}  # "data: CALLBACK_INFO" read literally
-    assert rules.check_callback_body(lone) == ()
+    assert api.check_callback_body(lone) == ()
     audio = _with_info(tts_text=..., tts_voice=..., tts_lang=..., audio_file_url=AUDIO)
-    assert rules.check_callback_body({**audio, "new_field": 1}) == ()
+    assert api.check_callback_body({**audio, "new_field": 1}) == ()
     no_custom_id = _with_info(client_message_id=..., callback_url=...)
-    assert rules.check_callback_body(no_custom_id) == ()
+    assert api.check_callback_body(no_custom_id) == ()
 
 
 @pytest.mark.parametrize(
@@ -92,13 +92,13 @@ def test_the_documented_samples_pass() -> None:
     ],
 )
 def test_other_shapes_are_refused(body: object, problem: str) -> None:
-    problems = rules.check_callback_body(body)
+    problems = api.check_callback_body(body)
     assert any(p.startswith(problem) for p in problems), problems
 
 
-@pytest.mark.parametrize("name", rules.CALLBACK_INFO_FIELDS)
+@pytest.mark.parametrize("name", api.CALLBACK_INFO_FIELDS)
 def test_every_documented_field_is_type_checked(name: str) -> None:
-    assert rules.check_callback_body(_with_info(**{name: {"not": "a scalar"}}))
+    assert api.check_callback_body(_with_info(**{name: {"not": "a scalar"}}))
 
 
 def test_secret_in_path_or_query() -> None:
@@ -303,15 +303,15 @@ def test_postbacks_resolve_an_answer_lost_in_transit(
 @pytest.mark.parametrize(
     ("option", "value", "code"),
     [
-        ("--message-id", "1457", rules.Code.MESSAGE_ID_INVALID),
-        ("--message-id", "1457423752168001024X", rules.Code.MESSAGE_ID_INVALID),
-        ("--api-job-id", "56021e4d", rules.Code.API_JOB_ID_INVALID),
-        ("--job-id", "abc", rules.Code.JOB_ID_LENGTH),
+        ("--message-id", "1457", api.Code.MESSAGE_ID_INVALID),
+        ("--message-id", "1457423752168001024X", api.Code.MESSAGE_ID_INVALID),
+        ("--api-job-id", "56021e4d", api.Code.API_JOB_ID_INVALID),
+        ("--job-id", "abc", api.Code.JOB_ID_LENGTH),
     ],
 )
-def test_ids_are_checked_first(run_cli: Cli, option: str, value: str, code: rules.Code) -> None:
+def test_ids_are_checked_first(run_cli: Cli, option: str, value: str, code: api.Code) -> None:
     result = run_cli("status", option, value, expect=ExitCode.USAGE)
-    assert rules.describe(code) in result.stderr and f"({int(code)})" in result.stderr
+    assert api.describe(code) in result.stderr and f"({int(code)})" in result.stderr
 
 
 def test_status_needs_exactly_one_id_and_reports_nothing_known(

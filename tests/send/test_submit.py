@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from audioprep.api import rules
-from audioprep.api.rules import Code
+from audioprep import api
+from audioprep.api import Code
 from audioprep.errors import ExitCode
 from audioprep.sandbox import FaultMode, Faults
 from audioprep.send import submit
@@ -72,11 +72,11 @@ def test_accepted_and_a_rerun_is_skipped(run_cli: Cli, journal: Path) -> None:
         first = as_json(run_cli(*args(box.url, journal, "35699000001", "35699000002")).stdout)
         assert first["outcome"] == "accepted"
         assert first["status_code"] == 0
-        assert first["description"] == rules.describe(Code.SUCCESS)
-        assert rules.api_job_id_ok(first["api_job_id"])
+        assert first["description"] == api.describe(Code.SUCCESS)
+        assert api.api_job_id_ok(first["api_job_id"])
         assert sorted(first["results"]) == ["35699000001", "35699000002"]
         assert first["job_id"].startswith(submit.GENERATED_PREFIX)
-        assert rules.job_id_ok(first["job_id"])
+        assert api.job_id_ok(first["job_id"])
         again = as_json(run_cli(*args(box.url, journal, "35699000001", "35699000002")).stdout)
         assert api_requests(box) == 1
     assert again["outcome"] == "skipped"
@@ -168,7 +168,7 @@ def test_dry_run_json_is_the_exact_request(run_cli: Cli, journal: Path) -> None:
         "voice_content": {"audio_file_url": AUDIO},
         "callback_url": "https://hooks.example.com/pb",
     }
-    assert rules.validate_request(result["payload"]).valid
+    assert api.validate_request(result["payload"]).valid
 
 
 def test_an_invalid_request_is_never_sent(run_cli: Cli, journal: Path) -> None:
@@ -181,7 +181,7 @@ def test_an_invalid_request_is_never_sent(run_cli: Cli, journal: Path) -> None:
     found = as_json(result.stdout)
     assert found["outcome"] == "invalid"
     assert found["status_code"] == Code.SECONDS_TOO_SMALL
-    assert found["description"] == rules.describe(
+    assert found["description"] == api.describe(
         Code.SECONDS_TOO_SMALL, parameter="ring_timeout_seconds"
     )
     assert not journal.exists()
@@ -374,7 +374,7 @@ def test_1050_destinations_from_csv_become_3_jobs_and_3_posts(
 def test_derived_job_ids_keep_within_15_characters() -> None:
     assert submit.derive_job_ids("abcdefghijklmno", 12)[-1] == "abcdefghijkl-12"
     assert submit.derive_job_ids("campaign", 1) == ["campaign"]
-    assert all(rules.job_id_ok(j) for j in submit.derive_job_ids("abcdefghijklmno", 999))
+    assert all(api.job_id_ok(j) for j in submit.derive_job_ids("abcdefghijklmno", 999))
 
 
 def test_csv_without_a_number_column_is_a_usage_error(
@@ -484,7 +484,7 @@ def test_a_test_account_sends_only_the_personal_number_one_per_job(
     run_cli: Cli, journal: Path
 ) -> None:
     test_account = ("--account-type", "test", "--personal-number", PERSONAL)
-    with sandbox(account_type=rules.AccountType.TEST, personal_number=PERSONAL) as box:
+    with sandbox(account_type=api.AccountType.TEST, personal_number=PERSONAL) as box:
         # Another number too: the job for it is refused here (-123), so nothing is sent.
         both = args(box.url, journal, PERSONAL, "35699000012", extra=test_account)
         refused = as_json(run_cli(*both, expect=ExitCode.FINDINGS).stdout)
@@ -511,6 +511,6 @@ def test_a_test_account_without_its_personal_number_is_a_usage_error(
 
 
 def test_per_job_is_one_on_a_test_account() -> None:
-    assert rules.AccountLimits(max_destinations=40).per_job == 40
-    test = rules.AccountLimits(account_type=rules.AccountType.TEST, personal_number=PERSONAL)
+    assert api.AccountLimits(max_destinations=40).per_job == 40
+    test = api.AccountLimits(account_type=api.AccountType.TEST, personal_number=PERSONAL)
     assert test.per_job == 1
