@@ -7,10 +7,12 @@ values are the contract between the two, and the JSON report is :meth:`RunReport
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from audioprep.errors import ExitCode
 from audioprep.models import Problem
 
 
@@ -45,23 +47,40 @@ class ItemStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
-    """One stage's result for one item; ``detail`` holds JSON-ready stage specifics."""
+    """One stage's result for one item; ``detail`` holds JSON-ready stage specifics.
+
+    ``exit_code`` is set on a failure an error decided: the setup's own code (configuration,
+    a service unavailable, a submission whose outcome is unknown) or :attr:`ExitCode.FINDINGS`.
+    The JSON report names the setup's codes in ``detail.error_kind``.
+    """
 
     stage: Stage
     status: StageStatus
     message: str = ""
     elapsed_s: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
+    exit_code: ExitCode | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape."""
+        detail = self.detail
+        if self.exit_code is not None:
+            detail = {"error_kind": ERROR_KINDS.get(self.exit_code), **detail}
         return {
             "stage": self.stage.value,
             "status": self.status.value,
             "message": self.message,
             "elapsed_s": round(self.elapsed_s, 3),
-            "detail": self.detail,
+            "detail": detail,
         }
+
+
+#: How the JSON report names the exit codes of the setup's failures (``detail.error_kind``).
+ERROR_KINDS: Mapping[ExitCode, str] = {
+    ExitCode.CONFIG: "config",
+    ExitCode.UNAVAILABLE: "unavailable",
+    ExitCode.UNKNOWN_OUTCOME: "unknown",
+}
 
 
 @dataclass(frozen=True, slots=True)

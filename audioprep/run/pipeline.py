@@ -628,16 +628,13 @@ def exit_code(report: RunReport) -> ExitCode:
     configuration or credentials; 1 any item failed; 0 every item ok or fixed."""
     if report.interrupted:
         return ExitCode.INTERRUPTED
-    kinds = {
-        stage.detail.get("error_kind")
+    codes = {
+        stage.exit_code
         for item in report.items
         for stage in item.stages
         if stage.status is StageStatus.FAILED
     }
-    if "unknown" in kinds:
-        return ExitCode.UNKNOWN_OUTCOME
-    if "unavailable" in kinds:
-        return ExitCode.UNAVAILABLE
-    if "config" in kinds:
-        return ExitCode.CONFIG
+    for code in (ExitCode.UNKNOWN_OUTCOME, ExitCode.UNAVAILABLE, ExitCode.CONFIG):
+        if code in codes:
+            return code
     return ExitCode.OK if report.ok else ExitCode.FINDINGS

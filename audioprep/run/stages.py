@@ -32,10 +32,18 @@ from typing import Any
 
 from audioprep import api, check
 from audioprep.audio.fetch import FetchOptions
-from audioprep.audio.inspect import Inspection, InspectOptions, Verdict, inspect_file
-from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable
-from audioprep.fix import batch, model
+from audioprep.audio.inspect import (
+    Inspection,
+    InspectOptions,
+    Verdict,
+    inspect_file,
+    unusable_reason,
+)
+from audioprep.errors import AudioprepError, ConfigError, ExitCode, ServiceUnavailable
+from audioprep.fix.batch import fix_source
 from audioprep.fix.model import FixOptions
+from audioprep.fix.model import Source as FixSource
+from audioprep.fix.model import Status as FixStatus
 from audioprep.hosting.clients import HostingTarget
 from audioprep.models import Problem, Severity
 from audioprep.net import sessions, urls
@@ -116,13 +124,16 @@ class ItemTask:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemFacts:
-    """What the stages learnt about one item. ``hosted`` is the file uploaded (the source, the
-    download or the fix's output); ``url`` the verified public URL (it may be presigned:
-    redact it before showing it)."""
+    """What the stages learnt about one item. ``inspection`` is the one this run made of the
+    source (None when an earlier run's was reused: ``verdict`` and ``problems`` then come from
+    the state); ``hosted`` is the file uploaded (the source, the download or the fix's
+    output); ``url`` the verified public URL (it may be presigned: redact it before showing
+    it)."""
 
     path: str | None = None
     content_sha256: str | None = None
-    verdict: str | None = None
+    inspection: Inspection | None = None
+    verdict: Verdict | None = None
     api_code: int | None = None
     problems: tuple[Problem, ...] = ()
     fixed: bool = False
@@ -254,20 +265,20 @@ def run_stage(stage: Stage, run: ItemRun) -> StageOutcome:
         outcome = failed(stage, failure.message, **failure.detail)
     except AudioprepError as exc:
         message = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
-        outcome = failed(stage, redact_text(message), error_kind=error_kind(exc))
+        outcome = failed(stage, redact_text(message), exit_code=setup_exit_code(exc))
     except Exception as exc:  # one item's bug must not stop the others; it is logged in full
         log.exception("%s: %s crashed", run.task.shown, stage.value)
         outcome = failed(stage, redact_text(f"internal error: {type(exc).__name__}: {exc}"))
     return replace(outcome, elapsed_s=time.monotonic() - started)
 
 
-def error_kind(exc: AudioprepError) -> str | None:
-    """``config`` or ``unavailable`` for errors that are about the setup, not the item."""
-    if isinstance(exc, ConfigError):
-        return "config"
-    if isinstance(exc, ServiceUnavailable):
-        return "unavailable"
-    return None
+def setup_exit_code(exc: AudioprepError) -> ExitCode:
+    """The exit code a stage's error calls for: an error of the setup (configuration,
+    credentials, a service) carries its own; anything else (an ffmpeg that timed out on this
+    file) is a finding about the item."""
+    if isinstance(exc, ConfigError | ServiceUnavailable):
+        return exc.exit_code
+    return ExitCode.FINDINGS
 
 
 def outcome(stage: Stage, status: StageStatus, message: str, /, **detail: Any) -> StageOutcome:
@@ -275,9 +286,13 @@ def outcome(stage: Stage, status: StageStatus, message: str, /, **detail: Any) -
     return StageOutcome(stage=stage, status=status, message=message, detail=detail)
 
 
-def failed(stage: Stage, message: str, /, **detail: Any) -> StageOutcome:
-    """A FAILED outcome (``error_kind`` in detail when the setup is at fault)."""
-    return outcome(stage, StageStatus.FAILED, message, **detail)
+def failed(
+    stage: Stage, message: str, /, exit_code: ExitCode | None = None, **detail: Any
+) -> StageOutcome:
+    """A FAILED outcome; ``exit_code`` when an error decided it (:func:`setup_exit_code`)."""
+    return StageOutcome(
+        stage=stage, status=StageStatus.FAILED, message=message, detail=detail, exit_code=exit_code
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,11 +390,13 @@ def stage_inspect(run: ItemRun) -> StageOutcome:
     earlier = run.reusable(Stage.INSPECT, sha256, print_)
     if earlier is not None:
         found = dict(earlier.outputs)
-        _learn_inspection(run, found)
+        run.update(**_facts_from_state(found))
         return outcome(Stage.INSPECT, StageStatus.REUSED, earlier.message, **_brief(found))
     item = _inspect(Path(run.facts.path or ""), run.task.name)
-    found = _inspection_outputs(item)
-    _learn_inspection(run, found)
+    run.update(
+        inspection=item, verdict=item.verdict, api_code=item.api_code, problems=item.problems
+    )
+    found = _inspection_state(item)
     message = _verdict_text(item)
     if item.verdict is Verdict.UNUSABLE:
         raise StageFailed(message, **_brief(found))
@@ -396,7 +413,8 @@ def _inspect(path: Path, name: str) -> Inspection:
     return inspect_file(path, display_name=name)
 
 
-def _inspection_outputs(item: Inspection) -> dict[str, Any]:
+def _inspection_state(item: Inspection) -> dict[str, Any]:
+    """What the run state keeps of an inspection (read back by a later run)."""
     return {
         "verdict": item.verdict.value,
         "api_code": item.api_code,
@@ -407,12 +425,17 @@ def _inspection_outputs(item: Inspection) -> dict[str, Any]:
     }
 
 
-def _learn_inspection(run: ItemRun, found: dict[str, Any]) -> None:
+def _facts_from_state(found: dict[str, Any]) -> dict[str, Any]:
+    """An earlier run's inspection, as read from the run state."""
     problems = tuple(
         Problem(p["id"], Severity(p["severity"]), p["message"], bool(p["fixable"]))
         for p in found.get("problems", ())
     )
-    run.update(verdict=found["verdict"], api_code=found.get("api_code"), problems=problems)
+    return {
+        "verdict": Verdict(found["verdict"]),
+        "api_code": found.get("api_code"),
+        "problems": problems,
+    }
 
 
 def _brief(found: dict[str, Any]) -> dict[str, Any]:
@@ -423,8 +446,6 @@ def _verdict_text(item: Inspection) -> str:
     errors = item.errors
     if item.verdict is Verdict.OK:
         return f"ok ({'decoded' if item.decoded else 'structure only'})"
-    from audioprep.audio.inspect import unusable_reason
-
     if item.verdict is Verdict.UNUSABLE:
         return f"unusable: {unusable_reason(item)}"
     return f"fixable: {', '.join(p.id for p in errors)}"
@@ -433,7 +454,7 @@ def _verdict_text(item: Inspection) -> str:
 def stage_fix(run: ItemRun) -> StageOutcome:
     """Repair a ``fixable`` item into the output directory (an ``ok`` one is left alone)."""
     facts = run.facts
-    if facts.verdict == Verdict.OK.value:
+    if facts.verdict is Verdict.OK:
         sha256 = facts.content_sha256
         run.update(hosted=facts.path, hosted_sha256=sha256)
         return outcome(Stage.FIX, StageStatus.SKIPPED, "not needed: ready as it is")
@@ -443,8 +464,17 @@ def stage_fix(run: ItemRun) -> StageOutcome:
     print_ = fingerprint("fix", facts.content_sha256, run.task.output, _fix_settings(options))
     earlier = run.reusable(Stage.FIX, facts.content_sha256 or "", print_)
     if earlier is not None and _file_holds(earlier.outputs, key="output"):
-        _learn_fix(run, dict(earlier.outputs))
-        return outcome(Stage.FIX, StageStatus.REUSED, earlier.message, **dict(earlier.outputs))
+        found = dict(earlier.outputs)
+        output, sha256 = str(found["output"]), str(found["sha256"])
+        run.update(
+            fixed=found.get("status") == FixStatus.FIXED.value,
+            output=output,
+            output_verdict=found.get("verdict"),
+            actions=tuple(found.get("actions", ())),
+            hosted=output,
+            hosted_sha256=sha256,
+        )
+        return outcome(Stage.FIX, StageStatus.REUSED, earlier.message, **found)
     return _fix_now(run, options, print_)
 
 
@@ -454,31 +484,30 @@ def _fix_settings(options: FixOptions) -> dict[str, Any]:
 
 
 def _fix_now(run: ItemRun, options: FixOptions, print_: str) -> StageOutcome:
-
-    source = model.Source(run.facts.path or "", run.task.shown, run.task.name)
-    result = batch.fix_source(source, Path(run.task.output), options)
+    """Fix with the inspection this run made (the source is not inspected again)."""
+    source = FixSource(run.facts.path or "", run.task.shown, run.task.name)
+    result = fix_source(source, Path(run.task.output), options, run.facts.inspection)
     if not result.ok:
         raise StageFailed(f"fix failed: {result.error}", **result.to_dict())
-    found: dict[str, Any] = {**result.to_dict(), "source": run.task.shown}
+    fixed = result.status is FixStatus.FIXED
     message = f"{result.status.value}: {', '.join(result.actions) or 'copied'}"
+    report: dict[str, Any] = {**result.to_dict(), "source": run.task.shown}
     if result.planned:
-        run.update(fixed=result.status is model.Status.FIXED, actions=result.actions)
-        return outcome(Stage.FIX, StageStatus.DONE, "planned " + message, **found)
-    found["sha256"], found["size"] = file_sha256(Path(result.output or ""))
-    _learn_fix(run, found)
-    run.finished(Marker(Stage.FIX, run.facts.content_sha256 or "", print_, found, message))
-    return outcome(Stage.FIX, StageStatus.DONE, message, **found)
-
-
-def _learn_fix(run: ItemRun, found: dict[str, Any]) -> None:
+        run.update(fixed=fixed, actions=result.actions)
+        return outcome(Stage.FIX, StageStatus.DONE, "planned " + message, **report)
+    output = result.output or ""
+    sha256, size = file_sha256(Path(output))
     run.update(
-        fixed=found.get("status") == "fixed",
-        output=found["output"],
-        output_verdict=found.get("verdict"),
-        actions=tuple(found.get("actions", ())),
-        hosted=found["output"],
-        hosted_sha256=found["sha256"],
+        fixed=fixed,
+        output=output,
+        output_verdict=result.verdict,
+        actions=result.actions,
+        hosted=output,
+        hosted_sha256=sha256,
     )
+    report.update(sha256=sha256, size=size)
+    run.finished(Marker(Stage.FIX, run.facts.content_sha256 or "", print_, report, message))
+    return outcome(Stage.FIX, StageStatus.DONE, message, **report)
 
 
 # --------------------------------------------------------------------------------------------

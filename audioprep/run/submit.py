@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from audioprep import api
-from audioprep.errors import AudioprepError
+from audioprep.errors import AudioprepError, ExitCode
 from audioprep.run.model import CallResult, Stage, StageOutcome, StageStatus
 from audioprep.run.plan import PlannedItem
-from audioprep.run.stages import ItemFacts, SubmitKey, error_kind, failed, hosted_name, outcome
+from audioprep.run.stages import ItemFacts, SubmitKey, failed, hosted_name, outcome, setup_exit_code
 from audioprep.run.state import Marker
 from audioprep.send import submit
 from audioprep.send.client import VoiceClient
@@ -143,7 +143,7 @@ class Submitter:
         except AudioprepError as exc:
             shown = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
             return SubmitResult(
-                outcome=failed(Stage.SUBMIT, shown, error_kind=error_kind(exc)),
+                outcome=failed(Stage.SUBMIT, shown, exit_code=setup_exit_code(exc)),
                 base_job_id=job_id,
             )
         return _result([outcomes[job.job_id] for job in jobs], job_id, base)
@@ -184,14 +184,12 @@ class Submitter:
     def _halt_after(self, stage: StageOutcome) -> None:
         """After the API was unavailable or refused the setup (token, endpoint), the run's
         other items are not sent: each would wait out the same retries for the same answer."""
-        if stage.detail.get("error_kind") not in ("unavailable", "config"):
+        if stage.exit_code not in (ExitCode.UNAVAILABLE, ExitCode.CONFIG):
             return
         with self._lock:
             if self._halted is None:
                 message = f"not sent: an earlier item's submission failed ({stage.message})"
-                self._halted = failed(
-                    Stage.SUBMIT, message, error_kind=stage.detail.get("error_kind")
-                )
+                self._halted = failed(Stage.SUBMIT, message, exit_code=stage.exit_code)
 
     def _client(self) -> VoiceClient:
         """This thread's API client (one keep-alive connection per thread)."""
@@ -388,12 +386,12 @@ def _result(outcomes: Sequence[JobOutcome], job_id: str, base: Marker) -> Submit
         marker = Marker(base.stage, base.content_sha256, base.fingerprint, found, message)
         return _with(result, outcome(Stage.SUBMIT, status, message, **found), marker)
     bad = next(o for o in outcomes if o.outcome is worst)
-    kind = "unknown" if worst is Outcome.UNKNOWN else None
-    kind = "unavailable" if worst in _UNAVAILABLE else kind
+    code = ExitCode.UNKNOWN_OUTCOME if worst is Outcome.UNKNOWN else ExitCode.FINDINGS
+    code = ExitCode.UNAVAILABLE if worst in _UNAVAILABLE else code
     message = f"{worst.value}: job {bad.job_id}: {bad.description}"
     message += f" ({bad.status_code})" if bad.status_code not in (None, 0) else ""
     message += f" (hint: {bad.hint})" if bad.hint else ""
-    return _with(result, failed(Stage.SUBMIT, message, error_kind=kind, **found), None)
+    return _with(result, failed(Stage.SUBMIT, message, exit_code=code, **found), None)
 
 
 def _ok_text(outcomes: Sequence[JobOutcome], kinds: set[Outcome]) -> str:
