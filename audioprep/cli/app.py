@@ -706,7 +706,7 @@ def lint_cmd(
     'run' limited to check and inspect. Exit 0 when every item is ok, 1 otherwise.
     """
     from audioprep.run import reports
-    from audioprep.run.lint import lint
+    from audioprep.run.linting import lint
     from audioprep.run.model import ItemStatus
 
     report = lint(list(paths), quick=quick, strict=strict)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from audioprep.audio.inspect import AUDIO_LOOKING
-from audioprep.run.lint import lint, relative_path
+from audioprep.run.linting import lint, relative_path
 from audioprep.run.model import ItemStatus, Stage, StageStatus
 from tests.conftest import Cli
 from tests.support.audio_factory import copy_to, make_mp3, truncate
