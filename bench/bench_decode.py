@@ -10,28 +10,7 @@ Without paths it generates its inputs with ffmpeg in a temporary directory: 20 x
 3 x 10 min 44.1 kHz stereo 128 kb/s MP3 (pink noise plus a tone, a different seed each), and a
 20-minute one for the memory check.
 
-Measured 2026-11-27 on a 2-core AMD EPYC VM (24 GiB, Debian 12, Python 3.11.7), shared with
-other sessions' test runs (load 1-2 at the time; under load 4+ both sets read 1.1-1.4),
-best of 5, ``decode.analyse()`` with default options::
-
-    ffmpeg n9.0.2 (bundled)  bare s  analyse s  ratio  bare cpu  analyse cpu
-    20 x 30 s MP3              1.47       1.60   1.09      2.04         2.11
-    3 x 10 min MP3             2.28       2.64   1.16      4.05         3.95
-    peak RSS of the ffmpeg child: 10 min 34.7 MiB, 20 min 34.9 MiB; Python 18.6 MiB both
-
-    ffmpeg 5.1.9 (Debian)    bare s  analyse s  ratio  bare cpu  analyse cpu   (best of 3)
-    20 x 30 s MP3              3.67       4.04   1.10      2.60         2.86
-    3 x 10 min MP3             3.41       4.12   1.21      2.11         3.24
-    peak RSS of the ffmpeg child: 10 min 56.8 MiB, 20 min 57.7 MiB
-
-5.1 is single-threaded and its ``ebur128`` only takes 48 kHz (it upsamples the 8 kHz
-analysis stream), hence the higher CPU ratio there.
-
-Usage::
-
-    python bench/bench_decode.py                 # generate inputs, 3 rounds
-    python bench/bench_decode.py --rounds 5 a.mp3 b.wav
-    python bench/bench_decode.py --ffmpeg /usr/bin/ffmpeg
+What earlier runs measured, and what was tried: ``docs/bench.md`` (*bench_decode.py*).
 """
 
 from __future__ import annotations

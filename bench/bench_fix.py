@@ -13,32 +13,7 @@ Standalone: ``python bench/bench_fix.py [--files 40] [--seconds 30] [--reps 3]``
    process's own peak RSS plus the largest ffmpeg child's (they do not overlap more than that:
    one file is one ffmpeg at a time), read with ``resource.getrusage`` in a child process.
 
-Measured on the 2-core development VM (shared with other work, so wall times vary by ±30 %
-between runs; ratios of interleaved medians are steadier), bundled ffmpeg n9.0.2, Python
-3.11.7, ``--reps 5``, after the pass stopped decoding its own output (it measures the audio
-it hands the encoder, see ``docs/fix.md``)::
-
-    40 files x 30 s, --jobs 2
-    bare ffmpeg, 2 at a time             median   4.66 s   runs 4.66 4.58 4.88 4.62 4.89
-    bare ffmpeg, 2 at a time, LAME -q 7  median   3.68 s   runs 3.81 3.83 3.68 3.48 3.66
-    audioprep fix --jobs 2               median   5.74 s   runs 5.89 5.24 5.09 5.74 5.74
-    ratio fix / bare                     1.23
-    ratio fix / bare at the same LAME -q 1.56
-    peak RSS fixing 10 min: python 31 MB + ffmpeg 37 MB = 68 MB (exit 0)
-    peak RSS fixing 20 min: python 39 MB + ffmpeg 39 MB = 78 MB (exit 0)
-
-(The run before that change measured 1.15 and 1.59 on a slower moment of the machine: the
-bare medians were 5.42 and 3.91 s. Only the second ratio is comparable across runs.)
-
-The first ratio is the budget's (at most 1.3x bare ffmpeg as the issue writes it); the second
-compares with bare ffmpeg using the voice profile's LAME ``-q 7``, i.e. what everything except
-the encoder setting costs (analysis, Python, planning). These inputs take the fast path
-(normalised by lossless ``global_gain`` steps); inputs that need trimming or peak limiting
-(much real speech) take a second encode. The Python peak grows with the *input file's size*
-(9.6 vs 19.2 MB here): the structural scan walks it through ``mmap``, whose touched pages
-count in RSS while mapped; allocated memory is flat.
-
-(See ``docs/fix.md`` for why the pass structure is what it is.)
+What earlier runs measured, and what was tried: ``docs/bench.md`` (*bench_fix.py*).
 """
 
 from __future__ import annotations

@@ -13,18 +13,7 @@ The bare ffmpeg is the very binary audioprep uses (``audioprep.audio.ffmpeg.ffmp
 ratio is about audioprep's work, not about two builds. ffprobe comes from PATH (Debian:
 ``apt-get install ffmpeg``); without it part 1 is skipped with a note.
 
-Measured on the 2-core development VM (bundled ffmpeg n9.0.2, load average below 1):
-
-    quick: 300 files in 0.77 s (one process) vs ffprobe per file 42.6 s -> 55x faster
-    decode: 40 x 30 s MP3, one at a time: bare 4.43 s, audioprep 5.54 s -> 1.25x
-    decode: 40 x 30 s MP3, two at a time: bare 4.18 s, audioprep 4.35 s -> 1.04x
-    memory: 10 min -> python 28 MiB, ffmpeg 35 MiB; 20 min -> python 37 MiB, ffmpeg 37 MiB
-
-Under heavy load from other processes the decode ratio rose to 1.5-1.7x (the CLI's start-up
-and the per-file Python work compete for the same two cores).
-
-Usage: ``python bench/bench_inspect.py [--files 300] [--decode-files 40]``. Inputs are generated
-into a temporary directory and removed afterwards. Only local processes are involved.
+What earlier runs measured, and what was tried: ``docs/bench.md`` (*bench_inspect.py*).
 """
 
 from __future__ import annotations

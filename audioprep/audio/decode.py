@@ -1,47 +1,14 @@
 """Decode-and-measure: the one ffmpeg pass that proves an audio file really plays.
 
-This module owns what audioprep learns by *decoding* a file; headers and structure belong to
-:mod:`audioprep.audio.facts`, :mod:`audioprep.audio.mp3scan` and :mod:`audioprep.audio.wavscan`. It
-never modifies a file and never holds decoded audio in Python:
+This module owns what audioprep learns by *decoding* a file (headers and structure belong to
+:mod:`~audioprep.audio.facts` and the scanners): whether ffmpeg opens it, how many samples
+really come out, the decoder's complaints, and the levels (peak, RMS, clipping, integrated
+loudness, silence at both ends), all from one ffmpeg process and one decode
+(:func:`analyse`). :func:`tap_chain` and :func:`split_filter` let a transcoder carry the same
+analysis; :func:`parse_analysis` reads either command's stderr. It never modifies a file and
+never holds decoded audio in Python.
 
-* whether ffmpeg can open the file, and how many samples really come out: the decoded duration
-  is counted, never read from a header (a truncated MP3 keeps claiming its full length);
-* the decoder's complaints: ffmpeg exits 0 on mid-stream corruption, so stderr is the verdict;
-* levels: sample peak, RMS, clipped samples, integrated loudness (EBU R128 / ITU BS.1770) and
-  the silence at both ends.
-
-All of it comes from **one** ffmpeg process and one decode, through one linear filter chain::
-
-    volume=-0.9dB, volumedetect,                   native rate and channels, 16-bit
-    aresample=8000 (mono), asetnsamples=8000,      telephone band, 1 s frames
-    ebur128, silencedetect  ->  -f null -
-
-* ``volumedetect`` (a 16-bit histogram, a few ns a sample) gives the exact sample count and the
-  peak and RMS to 0.1 dB. The -0.9 dB in front puts the -0.1 dBFS line on the edge of its top
-  bin, which then counts the clipped samples; every later reading is corrected for it. Peaks
-  above +0.9 dBFS (float MP3 decoding overshoots) read as +0.9. ``astats`` would say the same
-  but costs ~35 ns a sample, more than the MP3 decoder itself.
-* Loudness and silence are measured on a mono 8 kHz rendition: the telephone band a caller
-  hears, and 11x fewer samples for ``ebur128`` and ``silencedetect``. Large frames spare the
-  threaded ffmpeg CLI (>= 6.1) a thread hand-off per 26 ms MP3 frame. What it costs in
-  precision: energy above ~3.6 kHz is not counted (measured: synthetic speech and tones within
-  0.2 LU of a full-band reading, pink noise 2.5 LU low, white noise 9 LU low), and the downmix
-  is (L+R)/2 reported +3.01 dB for two-channel input: exact for dual mono, up to 3 LU low for
-  decorrelated or one-sided stereo. :attr:`AnalyseOptions.precise` measures full band on every
-  channel at the native rate with a 4x-oversampled true peak, at ~4x the time of a bare decode.
-* Cost (``bench/bench_decode.py``, 2-core VM): 1.09x (20 x 30 s) and 1.16x (3 x 10 min) the
-  wall time of a bare ``ffmpeg -i F -f null -`` with the bundled ffmpeg 9.0, and less CPU.
-  Debian 12's ffmpeg 5.1 runs the same chain (1.10x / 1.21x) but its ``ebur128`` only takes
-  48 kHz and upsamples the 8 kHz stream, so it needs ~1.5x the CPU. Both print what
-  :func:`parse_analysis` reads.
-
-Memory is flat in file length: ffmpeg streams (~35 MiB RSS for 10 or 20 minutes) and Python
-only receives its text, a few kB plus a line per decoder complaint or detected silence.
-
-A transcoder can carry the same analysis in its own decode: :func:`tap_chain` is the chain as
-pass-through filters to put last before its encoder (for audio already at the analysis rate,
-mono); :func:`split_filter` returns a ``-filter_complex`` that feeds an encoder branch and
-this chain (any audio). :func:`parse_analysis` reads either command's stderr.
+``docs/audio.md`` (*Decoding and measuring*) has the details and the measurements.
 """
 
 from __future__ import annotations

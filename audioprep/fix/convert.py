@@ -2,26 +2,12 @@
 
 This module owns the command lines :mod:`audioprep.fix.job` runs (through
 :func:`audioprep.audio.ffmpeg.run`, like every ffmpeg in audioprep) and what they report. One
-:func:`convert` call is one ffmpeg process that
+:func:`convert` call is one ffmpeg process that decodes the source once (concealing damage),
+downmixes, resamples, trims, applies gain and a limiter when asked, encodes the output, and
+measures what it hands the encoder with :mod:`audioprep.audio.decode`'s analysis.
+:func:`remux` rewrites a container around the same samples.
 
-* decodes the source once, concealing damage (``-err_detect ignore_err``,
-  ``-fflags +discardcorrupt``): every decodable second is kept, the decoder's complaints are
-  counted;
-* downmixes ((L+R)/2, never clipping) and resamples with soxr when the build has it (swr's
-  default otherwise), trims, applies a linear gain and a peak limiter (``alimiter``, lookahead
-  compensated so timing and length are kept) when asked;
-* encodes the result (LAME CBR with a Xing/Info header and no tags; canonical PCM WAV; or raw
-  PCM for :mod:`audioprep.fix.job`'s in-memory edits);
-* measures what it hands the encoder with :mod:`audioprep.audio.decode`'s analysis, as the last
-  filters before the encoder (:func:`audioprep.audio.decode.tap_chain`; a separate branch,
-  :func:`audioprep.audio.decode.split_filter`, when the output is not mono at the measured rate):
-  loudness, peak, silence edges and duration of the output's audio. For PCM that is exact;
-  for MP3 it is the audio before LAME, whose encoding moves loudness by hundredths of a LU and
-  peaks by a fraction of a dB (``docs/fix.md`` has the measurements and the margin that covers
-  them). Decoding the encoded file again in the same process (a loopback decoder) measured
-  the MP3's own samples but cost more than a third of the pass for a short prompt.
-
-Memory is flat: ffmpeg streams, Python only keeps ffmpeg's text report.
+``docs/fix.md`` (*The ffmpeg passes*) has the details and the measurements.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """The ``keep`` strategy of ``audioprep fix``: change only what breaks the rules or integrity.
 
-This module owns the smallest repair for each finding of a full inspection of the input:
+This module owns the smallest repair for each finding of a full inspection of the input: a
+copy under the safe name, a WAV header rewritten around the same samples, an MP3's tags
+dropped, or a re-encode at the same rate and channels. Loudness, silence and sample rate are
+left alone (a voice profile changes those).
 
-* only the name is illegal: copy the bytes under the safe name;
-* a WAV whose header lies (streaming-recorder sizes, RIFF size, cut data) but whose samples are
-  plain PCM/G.711: rewrite the header around the same samples (``-c copy``);
-* an MP3 over the size cap because of its tags or artwork: drop them (``-c copy``);
-* everything else (damaged streams, ADPCM, a container the API refuses, an MP3 still too big):
-  re-encode at the same sample rate and channels (MP3 keeps its bitrate when it fits; other
-  sources become MP3 unless they were WAV).
-
-Loudness, silence and sample rate are left alone (use a voice profile for those). A WAV over the
-cap cannot shrink without changing its format, rate or channels, so it fails and says which
-profile to use. Outputs are verified by a full inspection (a second decode: ``keep`` is not on
-the fast path of ``docs/fix.md``).
+``docs/fix.md`` (*The keep strategy*) has the details and the measurements.
 """
 
 from __future__ import annotations

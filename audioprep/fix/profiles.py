@@ -1,20 +1,11 @@
 """Fix profiles: what a repaired file must look like, as data, and the size arithmetic they need.
 
-This module owns the *targets* of ``audioprep fix`` (:mod:`audioprep.fix.job` owns getting there):
+This module owns the *targets* of ``audioprep fix`` (:mod:`audioprep.fix.batch` owns getting
+there): each :class:`Profile` (container, codec, rate, channels, bitrates, tags), the check
+that a file already has a profile's shape (:func:`has_shape`, :func:`shape_problem`), and the
+arithmetic of what fits under the size cap (:func:`fit_mp3_kbps`, :func:`max_wav_seconds`).
 
-* ``voice-mp3`` (the default): MP3, mono, 16 kHz (MPEG-2 Layer III: 8 kHz would be MPEG-2.5,
-  which some decoders reject), CBR, Xing/Info header, no tags or pictures. 48 kbps unless a lower
-  rate of the MPEG-2 ladder (40, 32, 24, 16, 8) is needed to stay under the size cap.
-* ``voice-wav``: WAV, PCM signed 16-bit, mono, 8 kHz, canonical 44-byte header (16-byte
-  ``fmt``, no extensible format, no ``LIST`` chunk). 16,000 bytes a second, so the 5 MB cap
-  holds about 5 minutes.
-* ``keep``: change only what breaks the API's rules or the file's integrity; format, rate and
-  channels stay (a container the API refuses becomes MP3 at the same rate and channels).
-
-Both voice profiles also normalise loudness and trim silence at the ends (``normalise``); the
-targets themselves (-19 LUFS, -1 dBTP) are :class:`audioprep.fix.job.FixOptions` settings, whose
-defaults for the loudness and the most gain it may add are here (:mod:`audioprep.audio.decode`
-names a file too quiet to normalise with them).
+``docs/fix.md`` (*Profiles as data*) has the details and the measurements.
 """
 
 from __future__ import annotations

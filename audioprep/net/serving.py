@@ -7,13 +7,7 @@ server that keeps connections alive and can close them on stop (:class:`Tracking
 and serving a WSGI application on it (:func:`wsgi_server`). Each server keeps its own handlers,
 stores and whatever else it starts.
 
-Why a WSGI server of our own for moto's S3: werkzeug's development server closes the
-connection after every answer (``Connection: close``), so each of a run's three S3 requests per
-item paid a TCP connection and a new server thread; on keep-alive connections the same
-requests cost about a fifth less CPU (measured in one process, client and server: 100
-PutObject and 200 GETs of 120 kB, 1.9 s -> 1.5 s). It is a loopback test server,
-not a general one: request bodies are read whole before the application runs (at most
-``max_body_bytes``) and answers are sent with a ``Content-Length``.
+``docs/sandbox.md`` (*In-process HTTP servers*) has the details and the measurements.
 """
 
 from __future__ import annotations

@@ -4,23 +4,7 @@ This module owns the two ways of running :func:`audioprep.run.stages.prepare_ite
 items; the caller (:mod:`audioprep.run.pipeline`) receives every result through an :class:`ItemSink`
 and keeps the state, the journal and the report.
 
-* :class:`LocalExecutor`: two thread pools. The CPU work is in ffmpeg subprocesses, so a
-  thread that waits for its ffmpeg is the right unit of parallelism: at most ``jobs`` ffmpeg
-  processes run at any moment (:func:`audioprep.audio.ffmpeg.limit`; a slot is held only while its
-  process runs). The *make* pool takes each item from its source to the fixed file (check,
-  fetch, inspect, fix: ``jobs`` threads in ffmpeg and a few downloading the next sources);
-  the *host* pool takes it on (upload, verify, submit). Threads waiting on S3 or the API
-  therefore never keep an ffmpeg slot idle: with one pool, every thread waited for the
-  sandbox's S3 to start (~0.6 s) or for a slow bucket while the CPU had nothing to do. Each
-  stage's marker is committed as soon as it finishes.
-* :class:`DaskExecutor`: ``distributed`` (``pip install 'audioprep[dask]'``). Each item's work
-  up to a verified URL runs on a worker of the cluster at ``scheduler`` (a ``LocalCluster`` of
-  ``jobs`` threads when none is given); results come back to the caller, which commits them
-  and submits. Workers need audioprep installed, the sources (shared paths or URLs), the output
-  directory on a shared path if fixed files should be kept, and S3 credentials.
-
-On Ctrl-C both stop handing out items, let the stages in flight finish (their results are
-committed: the state stays consistent) and re-raise :class:`KeyboardInterrupt`.
+``docs/run.md`` (*Executors*) has the details and the measurements.
 """
 
 from __future__ import annotations

@@ -1,26 +1,11 @@
 """The ``--sandbox`` world of ``audioprep run``: a whole campaign on loopback, no credentials.
 
-This module owns starting, wiring and stopping three local services inside the process:
+This module owns starting, wiring and stopping three local services inside the process: a
+local S3 (:class:`LocalS3`, moto on ``127.0.0.1``), the Voice API sandbox that downloads from
+it, and a postback receiver given to every job; their files live in one directory beside the
+run state (:class:`SandboxFiles`), so a re-run can prove it sent nothing twice.
 
-* a **local S3** (:class:`LocalS3`: moto's S3 application on ``127.0.0.1``, a free port)
-  with a fresh bucket; objects are made public with ACLs, which moto honours for anonymous
-  downloads. Its fake credentials are given to the run's own S3 client only
-  (:class:`audioprep.hosting.clients.HostingTarget`); the environment and the user's AWS files are
-  never read or changed. Importing moto and building its application costs about half a
-  second of CPU, so it waits on a background thread for the first upload: the listening
-  socket is bound first (the endpoint is known at once, and the first request waits in its
-  backlog), and the first items' fetching and fixing, which start the run's ffmpeg
-  processes, do not compete with it for the interpreter;
-* the **Voice API sandbox** (:class:`audioprep.sandbox.Sandbox`), which downloads each hosted
-  file from that S3 and judges it like the real service, with time compressed (a minute of
-  ringing takes 0.12 s) so that calls finish while the run is still there to see them;
-* a **postback receiver** (:class:`audioprep.send.postbacks.PostbackServer`) given to every job as
-  its ``callback_url``.
-
-Its files live in one directory beside the run state: the submission journal (so the
-sandbox never touches the user's real journal), the sandbox's jobs and the postbacks. They
-survive between runs, which is what lets a re-run prove it sent nothing twice. Objects in the
-local S3 do not: they live as long as the process, so a re-run uploads again what it still needs.
+``docs/run.md`` (*The --sandbox world*) has the details and the measurements.
 """
 
 from __future__ import annotations

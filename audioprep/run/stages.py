@@ -8,13 +8,7 @@ since a fix decodes anyway), **fix** (only when the verdict is ``fixable``), **u
 stage stops the item. Submitting is not here: it needs the journal and the token, which stay
 with the caller (:mod:`audioprep.run.pipeline`).
 
-:func:`prepare_item` runs the stages for one :class:`ItemTask` and returns a :class:`Prepared`.
-Both are plain picklable values and the function is importable, so a Dask worker can run it;
-locally it runs on a thread, and each ffmpeg process it starts (inspect, fix) waits for one
-of ``--jobs`` slots (:func:`audioprep.audio.ffmpeg.limit`), held only while that process runs. A
-stage reuses what an earlier run finished (the :class:`~audioprep.run.state.Marker` values in
-the task) only when its fingerprint matches and its output still holds: a file with the same
-SHA-256, an object whose anonymous download still returns the same bytes.
+``docs/run.md`` (*The stages of one item*) has the details and the measurements.
 """
 
 from __future__ import annotations

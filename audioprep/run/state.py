@@ -8,15 +8,7 @@ the profile, the bucket, the destinations...) and its outputs (a file and its SH
 job ids). A re-run reuses a stage only when its fingerprint matches and its outputs still hold
 (the pipeline checks files and URLs); anything else is done again.
 
-Durability: the database runs in WAL mode and each stage's marker is committed on its own the
-moment the stage finishes, so an interrupted run (Ctrl-C, SIGKILL, a crash) loses at most the
-stages in flight. ``synchronous=NORMAL`` survives the process dying at any point; a power cut
-may lose the last markers, which only means that work is redone: what must never be lost — that
-a job was sent — lives in the submission journal (:mod:`audioprep.send.journal`,
-``synchronous=FULL``).
-One connection is shared by the run's threads behind a lock, and one run at a time uses a
-state file: a second run on the same state stops with an error (an advisory ``flock`` on
-``<state>.lock``) instead of racing the first.
+``docs/run.md`` (*The run state*) has the details and the measurements.
 """
 
 from __future__ import annotations

@@ -5,18 +5,7 @@ so the journal decides, and a job the API has (or may have) is never sent again 
 back per destination what each call did (:func:`audioprep.send.status.job_status`). It runs where
 the run state, the journal and the token are: never on a Dask worker.
 
-Job ids: a manifest's, else ``ap-`` and 8 hex digits of the hosted file's SHA-256 and the
-destinations. The same audio to the same numbers is the same job in every run, so a re-run
-finds it in the journal — also when its URL or callback changed (the sandbox's local S3 and
-receiver move between runs): a journaled job naming the same destinations and the same audio
-file (the key's name carries its SHA-256) is not sent again, whatever else changed. To send
-the same audio to the same numbers again on purpose, give a new ``job_id``.
-
-In ``--sandbox`` mode, a job left ``intent``/``unknown`` by an *earlier* run (the process died
-between journaling and the answer) is settled from the sandbox's own records before this run
-sends anything (:meth:`Submitter.settle_earlier`): the sandbox lived in that process and stores
-a job before answering, so it knows whether the job was queued. The real API offers no such
-lookup, so there such a job stays unknown and the run exits 5.
+``docs/run.md`` (*The submit stage*) has the details and the measurements.
 """
 
 from __future__ import annotations
