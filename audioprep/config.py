@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 
 from audioprep.errors import ConfigError
+from audioprep.models import DEFAULT_PROFILE
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("s3_endpoint", "AUDIOPREP_S3_ENDPOINT", None, "S3-compatible endpoint URL"),
     SettingSpec("region", "AUDIOPREP_REGION", None, "S3 region"),
     SettingSpec("prefix", "AUDIOPREP_PREFIX", "audio", "key prefix for uploads"),
-    SettingSpec("profile", "AUDIOPREP_PROFILE", "voice-mp3", "fix profile"),
+    SettingSpec("profile", "AUDIOPREP_PROFILE", DEFAULT_PROFILE.value, "fix profile"),
     SettingSpec("journal", "AUDIOPREP_JOURNAL", None, "submission journal (SQLite)"),
 )
 SPEC_BY_NAME: Mapping[str, SettingSpec] = {spec.name: spec for spec in SPECS}
@@ -55,13 +56,13 @@ SPEC_BY_NAME: Mapping[str, SettingSpec] = {spec.name: spec for spec in SPECS}
 class Settings:
     """Resolved settings; ``sources`` says where each value came from (flag/env/file/default)."""
 
-    api_url: str = DEFAULT_API_URL
+    api_url: str = SPEC_BY_NAME["api_url"].default
     api_token: str | None = None
     bucket: str | None = None
     s3_endpoint: str | None = None
     region: str | None = None
-    prefix: str = "audio"
-    profile: str = "voice-mp3"
+    prefix: str = SPEC_BY_NAME["prefix"].default
+    profile: str = SPEC_BY_NAME["profile"].default
     journal: str | None = None
     config_file: str | None = None
     sources: Mapping[str, str] | None = None

@@ -1,4 +1,4 @@
-"""Shared value types: findings and severities.
+"""Shared value types: findings, severities, and the names of the fix profiles.
 
 Every check in audioprep reports :class:`Problem` values. They are frozen and JSON-ready
 (:meth:`Problem.to_dict`), so the CLI, the reports and the sandbox render the same data.
@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+class ProfileName(StrEnum):
+    """The names ``--profile`` accepts (what each means: :mod:`audioprep.fix.profiles`)."""
+
+    VOICE_MP3 = "voice-mp3"
+    VOICE_WAV = "voice-wav"
+    KEEP = "keep"
+
+
+#: The profile used when none is named (``--profile``, ``AUDIOPREP_PROFILE``).
+DEFAULT_PROFILE = ProfileName.VOICE_MP3
 
 
 class Severity(StrEnum):

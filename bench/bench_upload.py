@@ -96,7 +96,8 @@ class VerifyTimer:
 
 
 def run_round(endpoint: str, client: Any, files: list[Path], n: int, inspect: bool) -> dict:
-    from audioprep.hosting.upload import PublicMode, UploadOptions, upload_files
+    from audioprep.hosting.keys import PublicMode
+    from audioprep.hosting.upload import UploadOptions, upload_files
 
     def plain() -> None:
         for path in files:

@@ -7,8 +7,10 @@ each result's ``to_dict()`` dumped as JSON, never built here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from audioprep.net.urls import redact_url
 
 if TYPE_CHECKING:  # types only: the CLI imports this module for every command, keep it light
     from audioprep.api import Answer
@@ -16,6 +18,9 @@ if TYPE_CHECKING:  # types only: the CLI imports this module for every command, 
     from audioprep.check import CheckResult
     from audioprep.doctor import DoctorReport
     from audioprep.fix.model import FixResult
+    from audioprep.hosting.upload import UploadResult
+    from audioprep.send.status import CallSummary, StatusReport
+    from audioprep.send.submit import JobOutcome
 
 
 def to_json(data: object) -> str:
@@ -124,3 +129,139 @@ def fix_results(results: Sequence[FixResult], *, dry_run: bool = False) -> str:
     note = " (dry run: nothing written)" if dry_run else ""
     lines.append(f"{len(results)} file(s): {summary}{note}")
     return "\n".join(lines)
+
+
+def upload_results(results: Sequence[UploadResult]) -> str:
+    """One aligned line per file, then a summary. URLs are shown without their query string,
+    so a presigned signature never reaches a terminal; the JSON output carries it."""
+    width = min(max((len(r.file) for r in results), default=0), 48)
+    pad = " " * 7
+    lines: list[str] = []
+    for r in results:
+        if r.ok:
+            shown = redact_url(r.url or "") + ("?<signature hidden>" if r.expires_at else "")
+            mode = r.public_mode.value if r.public_mode else ""
+            verb = "reused" if r.reused else "uploaded"
+            lines.append(f"ok   {r.file:<{width}}  {verb:<8} verified {mode:<7}  {shown}")
+        else:
+            lines.append(f"FAIL {r.file:<{width}}  {r.error}")
+        lines.extend(f"{pad}- {p.id}: {p.message}" for p in r.problems)
+        for i, text in enumerate((r.hint or "").splitlines()):
+            lines.append(f"{pad}{'hint: ' if i == 0 else '      '}{text}")
+        lines.extend(f"{pad}note: {w}" for w in r.warnings)
+    ok = [r for r in results if r.ok]
+    reused = sum(r.reused for r in ok)
+    lines.append(
+        f"{len(results)} file(s): {len(ok)} hosted and verified "
+        f"({len(ok) - reused} uploaded, {reused} reused), {len(results) - len(ok)} failed"
+    )
+    return "\n".join(lines)
+
+
+def submit_outcomes(outcomes: Sequence[JobOutcome]) -> str:
+    """One block per job (payload for a dry run), then a count per outcome."""
+    lines: list[str] = []
+    for item in outcomes:
+        lines.extend(_render_one(item))
+    counts: dict[str, int] = {}
+    for item in outcomes:
+        counts[item.outcome.value] = counts.get(item.outcome.value, 0) + 1
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+    lines.append(f"{len(outcomes)} job(s): {summary}")
+    return "\n".join(lines)
+
+
+def shown_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` fit for a terminal: the audio URL without query string or user-info (a
+    presigned signature), the callback URL without its path and query as well (a postback
+    receiver's secret may be its last path segment, as ``postbacks serve`` takes it)."""
+    shown = dict(payload)
+    content = shown.get("voice_content")
+    audio = content.get("audio_file_url") if isinstance(content, Mapping) else None
+    if isinstance(content, Mapping) and isinstance(audio, str):
+        shown["voice_content"] = {**content, "audio_file_url": redact_url(audio)}
+    callback = shown.get("callback_url")
+    if isinstance(callback, str):
+        shown["callback_url"] = _without_path(redact_url(callback))
+    return shown
+
+
+def _without_path(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<hidden>"
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}/<hidden>" if slash and path else url
+
+
+def _render_one(item: JobOutcome) -> list[str]:
+    from audioprep.send.submit import Outcome  # loaded already: the job was just submitted
+
+    mark = item.outcome.value.upper() if item.outcome is Outcome.UNKNOWN else item.outcome.value
+    head = f"{mark:<11} {item.job_id:<15} {item.destinations:>5} destination(s)"
+    if item.api_job_id:
+        head += f"  api_job_id {item.api_job_id}"
+    if item.attempts > 1:
+        head += f"  ({item.attempts} attempts)"
+    lines = [head]
+    if item.payload is not None:
+        lines.extend(_render_dry_run(item, item.payload))
+    elif item.description:
+        code = f" ({item.status_code})" if item.status_code not in (None, 0) else ""
+        lines.append(f"  {item.description}{code}")
+    lines.extend(f"  note: {note}" for note in item.notes)
+    if item.hint:
+        lines.append(f"  hint: {item.hint}")
+    return lines
+
+
+def _render_dry_run(item: JobOutcome, payload: Mapping[str, Any]) -> list[str]:
+    text = json.dumps(shown_payload(payload), indent=2, ensure_ascii=False)
+    verdict = "valid" if item.status_code == 0 else "invalid"
+    return [
+        "  payload (sent as compact JSON; URLs shown without secrets, --json has them whole):",
+        *("    " + line for line in text.splitlines()),
+        f"  validator: {verdict}: HTTP {item.http_status}, status_code {item.status_code}",
+        f"  the API would answer: {item.description}",
+        "  dry run: nothing was sent",
+    ]
+
+
+def status_report(report: StatusReport) -> str:
+    """A block per job, a line per destination, then totals."""
+    from audioprep.send.journal import State  # loaded already by the status query
+
+    lines: list[str] = []
+    for job in report.jobs:
+        state = f"{job.state} (journal)" if job.state else "not in the journal"
+        lines.append(f"job {job.job_id or '?'}  api_job_id {job.api_job_id or '?'}  {state}")
+        if job.state in (State.UNKNOWN, State.INTENT) and job.api_job_id is None:
+            lines.append("  outcome unknown and no postback yet: the API may or may not have it")
+        lines.extend(f"  note: {note}" for note in job.notes)
+        lines.extend("  " + _call_line(call) for call in job.calls)
+    lines.extend(f"note: {note}" for note in report.notes)
+    totals = report.totals()
+    if report.found:
+        lines.append(
+            f"{totals['destinations']} destination(s): {totals['final']} ended, "
+            f"{totals['answered']} answered"
+        )
+    return "\n".join(lines)
+
+
+def _call_line(call: CallSummary) -> str:
+    head = f"{call.number:<16} {call.message_id or '-':<21}"
+    if call.status is None:
+        return f"{head} no postback yet"
+    parts = [f"{call.status:<8}"]
+    if call.answered:
+        parts.append(
+            f"answered, {call.actual_duration or 0} s (billed {call.billed_duration or 0} s)"
+        )
+    elif call.final:
+        parts.append("not answered")
+    if call.error_code not in (None, 0, "0", ""):
+        parts.append(f"error {call.error_code} {call.error_description or ''}".rstrip())
+    if not call.final:
+        parts.append("(call not ended yet)")
+    return f"{head} {'  '.join(parts)}"

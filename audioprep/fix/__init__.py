@@ -14,7 +14,8 @@ from audioprep.lazy import face
 if TYPE_CHECKING:
     from audioprep.fix.batch import fix_source, fix_targets, output_names
     from audioprep.fix.model import FixOptions, FixResult, Source, Status
-    from audioprep.fix.profiles import Profile, ProfileName, get_profile
+    from audioprep.fix.profiles import Profile, get_profile
+    from audioprep.models import ProfileName
 
 __all__ = [
     "FixOptions",

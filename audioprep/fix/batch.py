@@ -30,7 +30,8 @@ from audioprep.errors import UsageError
 from audioprep.fix import keep, profiles, voice
 from audioprep.fix.job import FixJob
 from audioprep.fix.model import FixOptions, FixResult, Source
-from audioprep.fix.profiles import Profile, ProfileName
+from audioprep.fix.profiles import Profile
+from audioprep.models import ProfileName
 from audioprep.net.urls import is_url
 
 

@@ -16,7 +16,7 @@ from audioprep import api
 from audioprep.audio import levels
 from audioprep.errors import UsageError
 from audioprep.fix import profiles
-from audioprep.fix.profiles import ProfileName
+from audioprep.models import DEFAULT_PROFILE
 from audioprep.net.urls import is_url
 
 
@@ -40,7 +40,7 @@ class FixOptions:
     """
 
     outdir: str
-    profile: str = ProfileName.VOICE_MP3.value
+    profile: str = DEFAULT_PROFILE.value
     target_lufs: float = levels.TARGET_LUFS
     true_peak_dbtp: float = levels.TRUE_PEAK_DBTP
     normalise: bool = True
@@ -82,7 +82,7 @@ class FixResult:
     verdict: str | None = None
     error: str | None = None
     planned: bool = False
-    profile: str = ProfileName.VOICE_MP3.value
+    profile: str = DEFAULT_PROFILE.value
     duration_s: float | None = None
     lost_s: float | None = None
     decoder_errors: int = 0

@@ -13,13 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audioprep.audio import mp3scan, wavscan
 from audioprep.errors import UsageError
-from audioprep.models import Severity
+from audioprep.models import ProfileName, Severity
 
 if TYPE_CHECKING:
     from audioprep.audio.inspect import Inspection
@@ -41,14 +39,6 @@ SIZE_MARGIN = 8192
 VOICE_LAME_QUALITY = 7
 #: Bytes of a canonical PCM WAV header (RIFF + 16-byte ``fmt `` + ``data`` chunk headers).
 WAV_HEADER_BYTES = 44
-
-
-class ProfileName(StrEnum):
-    """The names ``--profile`` accepts."""
-
-    VOICE_MP3 = "voice-mp3"
-    VOICE_WAV = "voice-wav"
-    KEEP = "keep"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,6 +143,8 @@ def shape_problem(path: Path, item: Inspection, profile: Profile) -> str | None:
 
 
 def _mp3_shape(path: Path, profile: Profile) -> str | None:
+    from audioprep.audio import mp3scan  # the CLI reads ProfileName without the scanners
+
     scan = mp3scan.scan_mp3(path)
     kbps = scan.avg_bitrate // 1000
     if scan.layer != 3 or scan.mpeg_version != "2":
@@ -167,6 +159,8 @@ def _mp3_shape(path: Path, profile: Profile) -> str | None:
 
 
 def _wav_shape(path: Path, profile: Profile) -> str | None:
+    from audioprep.audio import wavscan
+
     scan = wavscan.scan_wav(path)
     chunks = tuple(c.id for c in scan.chunks)
     if chunks != ("fmt ", "data") or scan.problems:

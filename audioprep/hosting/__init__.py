@@ -13,10 +13,9 @@ from audioprep.lazy import face
 
 if TYPE_CHECKING:
     from audioprep.hosting.clients import HostingTarget, uploader_for
-    from audioprep.hosting.keys import object_key, public_url
+    from audioprep.hosting.keys import PublicMode, object_key, public_url
     from audioprep.hosting.public import Verification, verify_url
     from audioprep.hosting.upload import (
-        PublicMode,
         UploadOptions,
         UploadResult,
         UploadSession,

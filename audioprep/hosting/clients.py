@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from audioprep.hosting import upload as hosting
+from audioprep.hosting.keys import PublicMode
 from audioprep.hosting.public import anonymous_session
-from audioprep.hosting.upload import PublicMode, UploadOptions, UploadResult
+from audioprep.hosting.upload import UploadOptions, UploadResult
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -86,3 +87,18 @@ def policy_snippet(bucket: str, prefix: str, region: str | None = None) -> str:
     """A complete bucket-policy document granting anonymous read under ``prefix``."""
     document = {"Version": "2012-10-17", "Statement": [policy_statement(bucket, prefix, region)]}
     return json.dumps(document, indent=2)
+
+
+class PublicMode(StrEnum):
+    """How the object is made downloadable by the API."""
+
+    AUTO = "auto"
+    ACL = "acl"
+    POLICY = "policy"
+    PRESIGN = "presign"
+
+
+#: Lifetime of a presigned URL unless told otherwise (``upload --expires``): one day.
+DEFAULT_EXPIRES = 86_400
+#: SigV4 presigned URLs live at most seven days.
+MAX_EXPIRES = 604_800

@@ -25,7 +25,6 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +33,14 @@ import requests
 
 from audioprep.api import MAX_AUDIO_BYTES, check_audio_url
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable, UsageError
-from audioprep.hosting.keys import object_key, policy_statement, public_url
+from audioprep.hosting.keys import (
+    DEFAULT_EXPIRES,
+    MAX_EXPIRES,
+    PublicMode,
+    object_key,
+    policy_statement,
+    public_url,
+)
 from audioprep.hosting.public import (
     Refused,
     Verification,
@@ -60,9 +66,6 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 #: User metadata key holding the hex SHA-256 (``x-amz-meta-sha256``); the ETag is not an MD5
 #: for multipart uploads, so reuse is decided on this instead.
 SHA256_METADATA = "sha256"
-DEFAULT_EXPIRES = 86_400
-#: SigV4 presigned URLs live at most seven days.
-MAX_EXPIRES = 604_800
 _CREDENTIAL_CODES = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 )
@@ -70,15 +73,6 @@ _UNAVAILABLE_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError
 _CORRUPTION_CODES = frozenset(
     {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch"}
 )
-
-
-class PublicMode(StrEnum):
-    """How the object is made downloadable by the API."""
-
-    AUTO = "auto"
-    ACL = "acl"
-    POLICY = "policy"
-    PRESIGN = "presign"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -646,29 +640,3 @@ def _verify_hint(check: Verification) -> str:
 # --------------------------------------------------------------------------------------------
 # Human output
 # --------------------------------------------------------------------------------------------
-
-
-def render_results(results: Sequence[UploadResult]) -> str:
-    """One aligned line per file, then a summary. URLs are shown without their query string,
-    so a presigned signature never reaches a terminal; the JSON output carries it."""
-    width = min(max((len(r.file) for r in results), default=0), 48)
-    pad = " " * 7
-    lines: list[str] = []
-    for r in results:
-        if r.ok:
-            shown = redact_url(r.url or "") + ("?<signature hidden>" if r.expires_at else "")
-            mode = r.public_mode.value if r.public_mode else ""
-            lines.append(f"ok   {r.file:<{width}}  {_verb(r):<8} verified {mode:<7}  {shown}")
-        else:
-            lines.append(f"FAIL {r.file:<{width}}  {r.error}")
-        lines.extend(f"{pad}- {p.id}: {p.message}" for p in r.problems)
-        for i, text in enumerate((r.hint or "").splitlines()):
-            lines.append(f"{pad}{'hint: ' if i == 0 else '      '}{text}")
-        lines.extend(f"{pad}note: {w}" for w in r.warnings)
-    ok = [r for r in results if r.ok]
-    reused = sum(r.reused for r in ok)
-    lines.append(
-        f"{len(results)} file(s): {len(ok)} hosted and verified "
-        f"({len(ok) - reused} uploaded, {reused} reused), {len(results) - len(ok)} failed"
-    )
-    return "\n".join(lines)

@@ -19,13 +19,14 @@ if TYPE_CHECKING:
     from audioprep.run.model import (
         ItemReport,
         ItemStatus,
+        ReportFormat,
         RunReport,
         Stage,
         StageOutcome,
         StageStatus,
     )
     from audioprep.run.pipeline import RunOptions, exit_code, run_pipeline
-    from audioprep.run.reports import ReportFormat, render, write_report
+    from audioprep.run.reports import render, write_report
 
 __all__ = [
     "ItemReport",

@@ -45,6 +45,16 @@ class ItemStatus(StrEnum):
     FAILED = "failed"  # some stage failed; ``failed_stage`` says which
 
 
+class ReportFormat(StrEnum):
+    """What ``--report`` can ask for."""
+
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
+    GITHUB = "github"
+    SARIF = "sarif"
+
+
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
     """One stage's result for one item; ``detail`` holds JSON-ready stage specifics.

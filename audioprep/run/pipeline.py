@@ -32,6 +32,7 @@ from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.fix.model import FixOptions
 from audioprep.hosting.clients import HostingTarget, Warmer, release, uploader_for
+from audioprep.models import DEFAULT_PROFILE
 from audioprep.net.urls import redact_url
 from audioprep.run.executors import DaskExecutor, Executor, LocalExecutor
 from audioprep.run.manifest import read_manifest
@@ -83,7 +84,7 @@ class RunOptions:
     outdir: str = DEFAULT_OUTDIR
     state: str | None = None
     manifest: str | None = None
-    profile: str = "voice-mp3"
+    profile: str = DEFAULT_PROFILE.value
     target_lufs: float = levels.TARGET_LUFS
     true_peak_dbtp: float = levels.TRUE_PEAK_DBTP
     normalise: bool = True

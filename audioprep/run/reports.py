@@ -24,25 +24,22 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, assert_never
 from urllib.parse import quote
 
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import redact_url
-from audioprep.run.model import CallResult, ItemReport, ItemStatus, RunReport, Stage, StageStatus
+from audioprep.run.model import (
+    CallResult,
+    ItemReport,
+    ItemStatus,
+    ReportFormat,
+    RunReport,
+    Stage,
+    StageStatus,
+)
 from audioprep.version import __version__
-
-
-class ReportFormat(StrEnum):
-    """What ``--report`` can ask for."""
-
-    TEXT = "text"
-    JSON = "json"
-    JUNIT = "junit"
-    GITHUB = "github"
-    SARIF = "sarif"
 
 
 def render(report: RunReport, fmt: ReportFormat) -> str:

@@ -45,9 +45,13 @@ log = logging.getLogger(__name__)
 
 #: Path of the trigger endpoint, appended when ``api_url`` names only a host.
 TRIGGER_PATH = "/1/voice"
-#: ``(connect, read)`` seconds. The API downloads and reads the audio before it answers, so
-#: the read timeout is generous.
-DEFAULT_TIMEOUT = (5.0, 60.0)
+#: Seconds to connect to the API.
+CONNECT_TIMEOUT_S = 5.0
+#: Seconds to wait for the API's answer once a request is sent: it downloads and reads the
+#: audio before it answers, so this is generous (``submit --timeout``).
+READ_TIMEOUT_S = 60.0
+#: ``(connect, read)`` seconds.
+DEFAULT_TIMEOUT = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
 USER_AGENT = f"audioprep/{__version__}"
 
 

@@ -27,7 +27,7 @@ from audioprep.errors import UsageError
 from audioprep.send import journal as journal_mod
 from audioprep.send import postbacks as postbacks_mod
 from audioprep.send.client import DEFAULT_TIMEOUT, ApiReply, VoiceClient
-from audioprep.send.journal import Entry, Journal, State
+from audioprep.send.journal import Entry, Journal
 from audioprep.send.postbacks import CallEvent, PostbackStore, events_from_body
 
 log = logging.getLogger(__name__)
@@ -374,41 +374,3 @@ def _summary(number: str, message_id: str, event: CallEvent | None, count: int) 
 # --------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------
-
-
-def render_status(report: StatusReport) -> str:
-    """A block per job, a line per destination, then totals."""
-    lines: list[str] = []
-    for job in report.jobs:
-        state = f"{job.state} (journal)" if job.state else "not in the journal"
-        lines.append(f"job {job.job_id or '?'}  api_job_id {job.api_job_id or '?'}  {state}")
-        if job.state in (State.UNKNOWN, State.INTENT) and job.api_job_id is None:
-            lines.append("  outcome unknown and no postback yet: the API may or may not have it")
-        lines.extend(f"  note: {note}" for note in job.notes)
-        lines.extend("  " + _call_line(call) for call in job.calls)
-    lines.extend(f"note: {note}" for note in report.notes)
-    totals = report.totals()
-    if report.found:
-        lines.append(
-            f"{totals['destinations']} destination(s): {totals['final']} ended, "
-            f"{totals['answered']} answered"
-        )
-    return "\n".join(lines)
-
-
-def _call_line(call: CallSummary) -> str:
-    head = f"{call.number:<16} {call.message_id or '-':<21}"
-    if call.status is None:
-        return f"{head} no postback yet"
-    parts = [f"{call.status:<8}"]
-    if call.answered:
-        parts.append(
-            f"answered, {call.actual_duration or 0} s (billed {call.billed_duration or 0} s)"
-        )
-    elif call.final:
-        parts.append("not answered")
-    if call.error_code not in (None, 0, "0", ""):
-        parts.append(f"error {call.error_code} {call.error_description or ''}".rstrip())
-    if not call.final:
-        parts.append("(call not ended yet)")
-    return f"{head} {'  '.join(parts)}"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from audioprep import api
+from audioprep import api, models
 from audioprep.audio import decode, ffmpeg, levels, mp3scan, wavscan
 from audioprep.audio.decode import AnalyseOptions
 from audioprep.audio.inspect import Verdict, inspect_file
-from audioprep.cli import app as cli
+from audioprep.cli import prepare as cli
 from audioprep.errors import UsageError
 from audioprep.fix import mp3gain, profiles
 from audioprep.fix.batch import fix_targets, output_names
@@ -252,7 +252,7 @@ def test_reported_loudness_is_the_files(batch: Batch, profile: str) -> None:
     (profiles.LAME_LEVEL_DB). A decode of every written file must agree within 0.2 LU."""
     results = batch.mp3 if profile == "voice-mp3" else batch.wav
     options = AnalyseOptions(
-        analysis_rate=profiles.PROFILES[profiles.ProfileName(profile)].sample_rate or 8000,
+        analysis_rate=profiles.PROFILES[models.ProfileName(profile)].sample_rate or 8000,
         silence_threshold_dbfs=SILENCE_DBFS,
     )
     compared = 0
@@ -386,8 +386,7 @@ def test_a_nearly_silent_file_is_not_raised_into_loud_noise(tmp_path: Path, run_
     assert soft.status is Status.FIXED and 30 < (soft.gain_db or 0) <= 40
     with pytest.raises(UsageError, match="gain cap"):
         FixOptions(outdir=str(outdir), max_gain_db=61)
-    # The CLI states the library's defaults (as literals: importing profiles there would
-    # cost every command ~30 ms).
+    # The CLI's defaults are the library's.
     defaults = {p.name: p.default for p in cli.fix_cmd.params}
     assert defaults["max_gain_db"] == levels.MAX_GAIN_DB
     assert defaults["target_lufs"] == FixOptions(outdir=".").target_lufs == levels.TARGET_LUFS

@@ -26,8 +26,8 @@ from audioprep import api
 from audioprep.audio import ffmpeg
 from audioprep.errors import ConfigError, ExitCode, ServiceUnavailable
 from audioprep.hosting import upload as hosting
-from audioprep.hosting.keys import object_key, policy_snippet, public_url
-from audioprep.hosting.upload import PublicMode, UploadOptions, UploadResult, upload_files
+from audioprep.hosting.keys import PublicMode, object_key, policy_snippet, public_url
+from audioprep.hosting.upload import UploadOptions, UploadResult, upload_files
 from tests.conftest import Cli
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ import xmlschema
 
 from audioprep.models import Problem, Severity
 from audioprep.run import reports
-from audioprep.run.model import ItemReport, ItemStatus, RunReport, Stage
-from audioprep.run.reports import ReportFormat, render
+from audioprep.run.model import ItemReport, ItemStatus, ReportFormat, RunReport, Stage
+from audioprep.run.reports import render
 from audioprep.version import __version__
 from tests.support.report_fixture import (
     PRESIGNED,
@@ -64,7 +64,7 @@ def test_output_is_deterministic_and_ends_with_one_newline(fmt: ReportFormat) ->
 
 
 def test_cli_choices_are_the_formats() -> None:
-    from audioprep.cli.app import lint_cmd
+    from audioprep.cli.prepare import lint_cmd
 
     report_option = next(p for p in lint_cmd.params if p.name == "report_format")
     assert isinstance(report_option.type, click.Choice)
