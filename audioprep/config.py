@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 APP = "audioprep"
 CONFIG_ENV = "AUDIOPREP_CONFIG"
 DEFAULT_API_URL = "https://rest.fortytwo.com/1/voice"
+#: Where uploads go in a bucket unless told otherwise (``--prefix``).
+DEFAULT_PREFIX = "audio"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("bucket", "AUDIOPREP_BUCKET", None, "S3 bucket for hosted audio"),
     SettingSpec("s3_endpoint", "AUDIOPREP_S3_ENDPOINT", None, "S3-compatible endpoint URL"),
     SettingSpec("region", "AUDIOPREP_REGION", None, "S3 region"),
-    SettingSpec("prefix", "AUDIOPREP_PREFIX", "audio", "key prefix for uploads"),
+    SettingSpec("prefix", "AUDIOPREP_PREFIX", DEFAULT_PREFIX, "key prefix for uploads"),
     SettingSpec("profile", "AUDIOPREP_PROFILE", DEFAULT_PROFILE.value, "fix profile"),
     SettingSpec("journal", "AUDIOPREP_JOURNAL", None, "submission journal (SQLite)"),
 )

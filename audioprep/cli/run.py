@@ -7,7 +7,7 @@ import click
 from audioprep.cli import options as opt
 from audioprep.cli.app import _freeze_imports, cli, current, handles_errors
 from audioprep.errors import ExitCode, UsageError
-from audioprep.run.model import ReportFormat
+from audioprep.run.model import ExecutorName, ReportFormat
 
 
 @cli.command("run")
@@ -36,7 +36,7 @@ from audioprep.run.model import ReportFormat
 @opt.jobs_option("ffmpeg processes")
 @click.option(
     "--executor",
-    type=click.Choice(["local", "dask"]),
+    type=click.Choice([e.value for e in ExecutorName]),
     **opt.from_library("audioprep.run.pipeline:RunOptions.executor"),
 )
 @click.option("--scheduler", help="Dask scheduler (tcp://HOST:8786) [default: a local cluster].")

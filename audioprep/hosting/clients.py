@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from audioprep.config import DEFAULT_PREFIX
 from audioprep.hosting import upload as hosting
 from audioprep.hosting.keys import PublicMode
 from audioprep.hosting.public import anonymous_session
@@ -36,7 +37,7 @@ class HostingTarget:
     for this run (the sandbox's), so no object can be reused and none is looked for."""
 
     bucket: str
-    prefix: str = "audio"
+    prefix: str = DEFAULT_PREFIX
     endpoint_url: str | None = None
     region: str | None = None
     public_mode: str = PublicMode.AUTO.value

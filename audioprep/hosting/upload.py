@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import requests
 
 from audioprep.api import MAX_AUDIO_BYTES, check_audio_url
+from audioprep.config import DEFAULT_PREFIX
 from audioprep.errors import AudioprepError, ConfigError, ServiceUnavailable, UsageError
 from audioprep.hosting.keys import (
     DEFAULT_EXPIRES,
@@ -90,7 +91,7 @@ class UploadOptions:
     """
 
     bucket: str
-    prefix: str = "audio"
+    prefix: str = DEFAULT_PREFIX
     endpoint_url: str | None = None
     region: str | None = None
     public_mode: PublicMode = PublicMode.AUTO

@@ -45,6 +45,13 @@ class ItemStatus(StrEnum):
     FAILED = "failed"  # some stage failed; ``failed_stage`` says which
 
 
+class ExecutorName(StrEnum):
+    """Where ``run``'s per-item work runs (``--executor``)."""
+
+    LOCAL = "local"
+    DASK = "dask"
+
+
 class ReportFormat(StrEnum):
     """What ``--report`` can ask for."""
 

@@ -28,16 +28,18 @@ from pathlib import Path
 
 from audioprep import api
 from audioprep.audio import levels
-from audioprep.config import DEFAULT_API_URL
+from audioprep.config import DEFAULT_API_URL, DEFAULT_PREFIX
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.fix.model import FixOptions
 from audioprep.hosting.clients import HostingTarget, Warmer, release, uploader_for
+from audioprep.hosting.keys import PublicMode
 from audioprep.models import DEFAULT_PROFILE
 from audioprep.net.urls import redact_url
 from audioprep.run.executors import DaskExecutor, Executor, LocalExecutor
 from audioprep.run.manifest import read_manifest
 from audioprep.run.model import (
     CallResult,
+    ExecutorName,
     ItemReport,
     ItemStatus,
     RunReport,
@@ -63,7 +65,6 @@ from audioprep.send.submit import Destination
 log = logging.getLogger(__name__)
 
 DEFAULT_OUTDIR = "audioprep-out"
-EXECUTORS = ("local", "dask")
 
 
 def default_jobs() -> int:
@@ -91,10 +92,10 @@ class RunOptions:
     max_gain_db: float = levels.MAX_GAIN_DB
     allow_fix: bool = True
     bucket: str | None = None
-    prefix: str = "audio"
+    prefix: str = DEFAULT_PREFIX
     s3_endpoint: str | None = None
     region: str | None = None
-    public_mode: str = "auto"
+    public_mode: str = PublicMode.AUTO.value
     submit: bool = False
     destinations: tuple[Destination, ...] = ()
     callback_url: str | None = None
@@ -104,7 +105,7 @@ class RunOptions:
     limits: api.AccountLimits = field(default_factory=api.AccountLimits)
     sandbox: bool = False
     jobs: int = field(default_factory=default_jobs)
-    executor: str = "local"
+    executor: str = ExecutorName.LOCAL.value
     scheduler: str | None = None
     dry_run: bool = False
     wait_for_calls_s: float = 30.0
@@ -231,9 +232,10 @@ def run_pipeline(
 
 
 def _check_options(options: RunOptions) -> None:
-    if options.executor not in EXECUTORS:
-        raise UsageError(f"unknown executor {options.executor!r}", hint="use local or dask")
-    if options.scheduler and options.executor != "dask":
+    if options.executor not in set(ExecutorName):
+        known = " or ".join(ExecutorName)
+        raise UsageError(f"unknown executor {options.executor!r}", hint=f"use {known}")
+    if options.scheduler and options.executor != ExecutorName.DASK:
         raise UsageError("--scheduler needs --executor dask")
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -268,7 +270,7 @@ def _check_destinations(items: Sequence[PlannedItem], options: RunOptions) -> No
 
 
 def _executor(options: RunOptions) -> Executor:
-    if options.executor == "dask":
+    if options.executor == ExecutorName.DASK:
         return DaskExecutor(options.scheduler, options.jobs)
     return LocalExecutor(options.jobs)
 
