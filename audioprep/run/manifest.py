@@ -101,8 +101,8 @@ def _csv_drafts(text: str, problems: list[str]) -> list[_Draft]:
         return []
     reader.fieldnames = columns
     drafts: dict[str, _Draft] = {}
-    for number, row in enumerate(reader, start=2):
-        _csv_row(row, f"row {number}", drafts, problems)
+    for row in reader:  # numbered as the file's lines: blank lines count, as in an editor
+        _csv_row(row, f"row {reader.line_num}", drafts, problems)
     return list(drafts.values())
 
 
