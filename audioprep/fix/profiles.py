@@ -201,7 +201,7 @@ def max_mp3_seconds(kbps: int, sample_rate: int, cap: int) -> float:
     """The longest duration a CBR MP3 at ``kbps`` can have under ``cap``."""
     spf = mp3_frame_samples(sample_rate)
     frame_bytes = spf / 8 * kbps * 1000 / sample_rate
-    frames = (cap - SIZE_MARGIN) / frame_bytes - 4
+    frames = math.floor((cap - SIZE_MARGIN) / frame_bytes) - 4  # delay, padding, Xing
     return max(0.0, frames * spf / sample_rate)
 
 
