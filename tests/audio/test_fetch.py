@@ -20,7 +20,6 @@ from audioprep.audio.fetch import API_CODES, FetchOptions, FetchProblem, FetchRe
 from audioprep.audio.sniff import Container
 from audioprep.errors import ToolError
 from audioprep.models import Severity
-from audioprep.net.urls import redact_text, redact_url
 from tests.support.httpserver import GeneratedBody, LocalHTTPServer, unused_port
 
 SECRET = "X-Amz-Signature=deadbeefSECRET&X-Amz-Credential=AKIASECRETKEY"
@@ -501,17 +500,6 @@ def test_old_urllib3_without_read1_still_streams_and_caps(
     big = fetch(server.url("/big.mp3"), dest, FAST)
     assert big.problem is not None and big.problem.id == FetchProblem.TOO_LARGE.value
     assert big.truncated_over_cap
-
-
-def test_redact_url() -> None:
-    assert redact_url("https://b.s3.amazonaws.com/k/a.mp3?X-Amz-Signature=x#f") == (
-        "https://b.s3.amazonaws.com/k/a.mp3"
-    )
-    assert redact_url("https://user:pw@host:8443/a.mp3?t=1") == "https://host:8443/a.mp3"
-    assert redact_url("http://[::1/a.mp3?sig=1") == "http://[::1/a.mp3"
-    assert redact_url("not a url?token=1") == "not a url"
-    assert redact_url("") == ""
-    assert redact_text("GET /a.mp3?sig=1 HTTP/1.1 from //u:p@h") == "GET /a.mp3 HTTP/1.1 from //h"
 
 
 def test_options_are_validated() -> None:

@@ -1,0 +1,104 @@
+"""``audioprep.cli.options``: each shared option defined once, every default the library's."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from audioprep.audio import levels
+from audioprep.cli import options
+from audioprep.cli.app import cli
+from audioprep.hosting.keys import DEFAULT_EXPIRES
+from audioprep.models import DEFAULT_PROFILE, ProfileName
+from audioprep.run.model import ExecutorName, ReportFormat
+from audioprep.run.pipeline import RunOptions
+from audioprep.sandbox.options import DEFAULT_PORT, SandboxOptions
+from audioprep.send.client import READ_TIMEOUT_S
+from audioprep.send.postbacks import PostbackOptions
+
+CLI = Path(options.__file__).parent
+
+
+def _command(*path: str) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def _defaults(*path: str) -> dict[str, object]:
+    command = _command(*path)
+    with click.Context(command) as ctx:
+        return {p.name or "": p.get_default(ctx) for p in command.params}
+
+
+def test_the_defaults_are_the_librarys() -> None:
+    fix = _defaults("fix")
+    assert (fix["target_lufs"], fix["true_peak"], fix["max_gain_db"]) == (
+        levels.TARGET_LUFS,
+        levels.TRUE_PEAK_DBTP,
+        levels.MAX_GAIN_DB,
+    )
+    run = _defaults("run")
+    assert run["outdir"] == RunOptions.__dataclass_fields__["outdir"].default
+    assert run["executor"] == ExecutorName.LOCAL.value
+    assert run["report_format"] == ReportFormat.TEXT.value
+    sandbox = _defaults("sandbox")
+    assert (sandbox["host"], sandbox["port"]) == (SandboxOptions().host, DEFAULT_PORT)
+    assert sandbox["seed"] == SandboxOptions().seed
+    assert sandbox["time_scale"] == SandboxOptions().time_scale
+    serve = _defaults("postbacks", "serve")
+    assert (serve["host"], serve["port"]) == (PostbackOptions().host, PostbackOptions().port)
+    assert _defaults("submit")["timeout"] == READ_TIMEOUT_S
+    assert _defaults("upload")["expires"] == DEFAULT_EXPIRES
+
+
+def test_choices_are_the_librarys_enums() -> None:
+    for path, name, enum in [
+        (("fix",), "profile", ProfileName),
+        (("run",), "profile", ProfileName),
+        (("run",), "report_format", ReportFormat),
+        (("lint",), "report_format", ReportFormat),
+        (("run",), "executor", ExecutorName),
+    ]:
+        param = next(p for p in _command(*path).params if p.name == name)
+        assert isinstance(param.type, click.Choice)
+        assert list(param.type.choices) == [e.value for e in enum]
+
+
+def test_help_shows_the_library_defaults() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "audioprep", "run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    ).stdout
+    assert re.search(r"-o, --outdir TEXT\s+Fixed files\.\s+\[default: audioprep-out\]", run)
+    assert f"[default: {DEFAULT_PROFILE.value}]" in run
+
+
+@pytest.mark.parametrize(
+    "flag",
+    ["--bucket", "--prefix", "--endpoint-url", "--public-mode", "--to", "--to-file",
+     "--callback-url", "--api-url", "--journal", "--account-type", "--report", "--profile",
+     "--loudness", "--max-gain", "--port", "--json", "--jobs", "--quick", "--strict"],
+)  # fmt: skip
+def test_a_shared_option_is_written_once(flag: str) -> None:
+    written = [
+        path.name
+        for path in sorted(CLI.glob("*.py"))
+        for _ in re.finditer(rf'"{re.escape(flag)}"', path.read_text(encoding="utf-8"))
+    ]
+    assert written == ["options.py"], f"{flag} is written in {written}"
+
+
+def test_library_value_reads_constants_and_dataclass_fields() -> None:
+    assert options.library_value("audioprep.audio.levels:TARGET_LUFS") == levels.TARGET_LUFS
+    assert options.library_value("audioprep.run.pipeline:RunOptions.jobs") >= 1  # a factory
