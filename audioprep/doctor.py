@@ -107,12 +107,28 @@ def _ffmpeg_checks() -> list[Check]:
     except AudioprepError as exc:
         return [Check("ffmpeg", False, f"{exc.message}; {exc.hint}", required=True)]
     checks = [Check("ffmpeg", True, f"{found.path} ({found.source}): {ffmpeg.version()}")]
+    checks.append(_ffmpeg_version_check())
     encode = ["-v", "error", "-f", "lavfi", "-i", "sine=duration=0.2"]
     proc = ffmpeg.run([*encode, "-c:a", "libmp3lame", "-f", "mp3", "-"], timeout=30)
     encodes = proc.returncode == 0 and len(proc.stdout) > 0
     detail = "yes (libmp3lame)" if encodes else "no: " + proc.stderr.decode(errors="replace")[-200:]
     checks.append(Check("ffmpeg encodes MP3", encodes, detail, required=True))
     return checks
+
+
+def _ffmpeg_version_check() -> Check:
+    """A warning (not a failure) for a release older than any the suite is run with."""
+    tested = " and ".join(f"{major}.{minor}" for major, minor in ffmpeg.TESTED_VERSIONS)
+    number = ffmpeg.version_number()
+    if ffmpeg.older_than_tested() and number is not None:
+        detail = (
+            f"{number[0]}.{number[1]} is older than any release audioprep is tested with"
+            f" ({tested}): measurements and repairs may differ; set AUDIOPREP_FFMPEG to a newer"
+            " one, or uninstall it to use the bundled build"
+        )
+        return Check("ffmpeg version", False, detail)
+    shown = f"{number[0]}.{number[1]}" if number else "a development build"
+    return Check("ffmpeg version", True, f"{shown} (tested: {tested})")
 
 
 def _aws_check() -> Check:

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -129,6 +130,25 @@ def version() -> str:
     proc = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, check=False)
     first = proc.stdout.decode("utf-8", "replace").splitlines()
     return first[0].split(" Copyright")[0] if first else "unknown"
+
+
+#: The ffmpeg releases the test suite passes with: Debian 12's package and the wheel's build.
+TESTED_VERSIONS: tuple[tuple[int, int], ...] = ((5, 1), (9, 0))
+
+_VERSION_RE = re.compile(r"ffmpeg version n?(\d+)\.(\d+)")
+
+
+def version_number(line: str | None = None) -> tuple[int, int] | None:
+    """``(major, minor)`` of the ffmpeg in use (or of a ``-version`` first ``line``); ``None``
+    for a build that names no release (a git snapshot: ``N-112233-g...``)."""
+    found = _VERSION_RE.match(version() if line is None else line)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def older_than_tested(line: str | None = None) -> bool:
+    """Whether the ffmpeg in use is a release older than any the suite is run with."""
+    number = version_number(line)
+    return number is not None and number < min(TESTED_VERSIONS)
 
 
 @functools.cache
