@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from audioprep import api
 from audioprep.models import Problem, Severity
@@ -45,7 +44,7 @@ def check_target(target: str) -> CheckResult:
     """Check one file name, path or URL against the API's naming rules."""
     if is_url(target):
         violations = api.check_audio_url(target)
-        name = unquote(urlsplit(target).path.rsplit("/", 1)[-1])
+        name = api.url_file_name(target)
         extra = _url_notes(target)
     else:
         name = os.path.basename(target.rstrip("/\\")) or target
@@ -76,8 +75,10 @@ def _problem(violation: api.RuleViolation) -> Problem:
 
 
 def _url_notes(url: str) -> list[Problem]:
-    parts = urlsplit(url)
+    parts = api.split_url(url)
     notes: list[Problem] = []
+    if parts is None:
+        return notes  # the rules already refuse it (url.scheme)
     if parts.query:
         notes.append(
             Problem(

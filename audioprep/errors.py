@@ -7,6 +7,7 @@ the CLI turns it into. Findings about files, names and requests are *data*
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -60,3 +61,34 @@ class ToolError(AudioprepError):
     """An external tool (ffmpeg) is missing or failed in a way that is not a finding."""
 
     exit_code = ExitCode.CONFIG
+
+
+class OutputError(AudioprepError):
+    """Our own output could not be written: the disk holding it is full."""
+
+    exit_code = ExitCode.OUTPUT_FAILED
+
+
+#: SQLite's result codes that mean the same as these ``errno`` values do.
+_SQLITE_FULL, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM = 13, 8, 14, 3
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def storage_error(exc: BaseException, what: str, path: object) -> AudioprepError | None:
+    """What an OS or SQLite error on one of audioprep's own files means to its user: a full
+    disk (exit 120), a place that cannot be written (exit 2); ``None`` for anything else."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    number = getattr(exc, "errno", None)
+    if code == _SQLITE_FULL or number in _FULL_ERRNOS:
+        return OutputError(
+            f"cannot write {what} {path}: the disk is full",
+            hint="free some space (what was recorded is kept) and run the command again",
+        )
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM) or number in _DENIED_ERRNOS:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return UsageError(
+            f"cannot write {what} {path}: {reason}",
+            hint="choose a place you may write to",
+        )
+    return None

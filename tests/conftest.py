@@ -12,7 +12,9 @@ from click.testing import CliRunner, Result
 from audioprep.audio import ffmpeg
 from audioprep.cli.app import cli
 from audioprep.errors import ExitCode
-from tests.support import fake_ffmpeg
+from tests.support import fake_ffmpeg, strict_json
+
+strict_json.install()  # every JSON document a test reads is parsed as RFC 8259 demands
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

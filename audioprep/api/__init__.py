@@ -46,6 +46,8 @@ from audioprep.api.files import (
     safe_name,
     safe_segment,
     split_name,
+    split_url,
+    url_file_name,
 )
 from audioprep.api.request import (
     AUDIO_KEYS,
@@ -116,6 +118,8 @@ __all__ = [
     "safe_segment",
     "sanitise_number",
     "split_name",
+    "split_url",
     "success_body",
+    "url_file_name",
     "validate_request",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 NUMBER_MIN_DIGITS = 7
@@ -17,6 +18,10 @@ JOB_ID_MAX = 15
 MESSAGE_ID_LENGTH = 20
 API_JOB_ID_LENGTH = 36
 MIN_SECONDS_EXCLUSIVE = 10
+#: The most seconds a field may hold: the service keeps them in a signed 32-bit integer (D16).
+MAX_SECONDS = 2**31 - 1
+#: Digits beyond which a seconds string is certainly over :data:`MAX_SECONDS` (not converted).
+_SECONDS_DIGITS = 18
 DEFAULT_MAX_DESTINATIONS = 500
 TTS_TEXT_MIN = 7
 TTS_VOICES = ("MAN", "WOMAN")
@@ -31,9 +36,9 @@ def sanitise_number(value: object) -> str | None:
 
     ``"+356 99-000 000"`` → ``"35699000000"``. Integers are accepted (JSON numbers).
     """
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         return None
-    digits = _NUMBER_FORMATTING_RE.sub("", str(value))
+    digits = _NUMBER_FORMATTING_RE.sub("", str(value))  # a JSON integer of any length is exact
     return digits if digits.isdigit() and digits.isascii() else None
 
 
@@ -58,13 +63,21 @@ def api_job_id_ok(api_job_id: str) -> bool:
 
 
 def parse_seconds(value: object) -> int | None:
-    """An integer seconds value; numeric strings like ``"60"`` count (D8). None if not integer."""
+    """An integer seconds value; numeric strings like ``"60"`` count (D8). None if not integer.
+    A digit string too long for any clock is read as ``MAX_SECONDS + 1`` (its size is enough)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return (
+            -(MAX_SECONDS + 1) if value < 0 else MAX_SECONDS + 1
+        )  # a JSON integer of 4000+ digits
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        return int(value)
+        text = value.strip()
+        if len(text.lstrip("-")) > _SECONDS_DIGITS:  # beyond every clock: its size is enough
+            return -(MAX_SECONDS + 1) if text.startswith("-") else MAX_SECONDS + 1
+        return int(text)
     return None
 
 

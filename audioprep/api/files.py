@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from audioprep.api.codes import Code
 
@@ -74,15 +74,40 @@ def check_file_name(name: str) -> list[RuleViolation]:
     return found
 
 
+def split_url(url: str) -> SplitResult | None:
+    """``url``'s parts, or ``None`` when it cannot be a URL at all: an unclosed IPv6 bracket, a
+    port that is not a number from 1 to 65535 (-111, D18). Never raises."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    return None if port == 0 else parts
+
+
+def url_file_name(url: str) -> str:
+    """The file name the API sees in ``url``: its last path segment, percent-decoded (``""``
+    when there is none). Never raises, even for a URL :func:`split_url` refuses."""
+    parts = split_url(url)
+    if parts is not None:
+        path = parts.path
+    else:
+        rest = re.split(r"[?#]", url.partition("://")[2], maxsplit=1)[0]
+        path = rest.partition("/")[2]
+    return unquote(path.rsplit("/", 1)[-1])
+
+
 def check_audio_url(url: str) -> list[RuleViolation]:
-    """The URL rules: http/https with a host (-111), legal characters and file name (-107)."""
-    parts = urlsplit(url.strip()) if url.strip() == url else None
+    """The URL rules: http/https with a host and a usable port (-111), legal characters and
+    file name (-107)."""
+    parts = split_url(url) if url.strip() == url else None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return [
             RuleViolation(
                 Code.AUDIO_URL_SCHEME,
                 "url.scheme",
-                "the audio URL must start with http:// or https:// and name a host",
+                "the audio URL must start with http:// or https:// and name a host (and a port"
+                " from 1 to 65535, if any)",
                 "host the file on a web server or S3 ('audioprep upload')",
             )
         ]
@@ -97,7 +122,7 @@ def check_audio_url(url: str) -> list[RuleViolation]:
                 "upload it under a legal key ('audioprep upload')",
             )
         )
-    found.extend(check_file_name(unquote(parts.path.rsplit("/", 1)[-1])))
+    found.extend(check_file_name(url_file_name(url)))
     return found
 
 

@@ -6,14 +6,15 @@ the API does silently); ``audioprep validate``, the submitter and the sandbox al
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from audioprep import jsonio
 from audioprep.api.codes import Code, describe, http_status
 from audioprep.api.fields import (
+    MAX_SECONDS,
     MIN_SECONDS_EXCLUSIVE,
     SECONDS_FIELDS,
     TTS_TEXT_MIN,
@@ -114,8 +115,8 @@ def _parse(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(body, Mapping):
         return body
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        parsed = jsonio.loads(body)  # RFC 8259 read strictly (D17)
+    except jsonio.JSONError as exc:
         raise _Reject(Code.INVALID_JSON) from exc
     if not isinstance(parsed, dict):
         raise _Reject(Code.INVALID_JSON)
@@ -215,7 +216,7 @@ def _check_fields(request: Mapping[str, Any], content: Mapping[str, Any]) -> Non
     for name in SECONDS_FIELDS:
         if name in content:
             seconds = parse_seconds(content[name])
-            if seconds is None:
+            if seconds is None or seconds > MAX_SECONDS:  # D16: beyond what the service stores
                 raise _Reject(Code.SECONDS_NOT_INTEGER, parameter=name)
             if seconds <= MIN_SECONDS_EXCLUSIVE:
                 raise _Reject(Code.SECONDS_TOO_SMALL, parameter=name)

@@ -638,6 +638,18 @@ def derive_problems(
     return tuple(p for p in found if p is not None)
 
 
+def _silence_text(peak: float | None, threshold: float) -> str:
+    if peak is None or not math.isfinite(peak):
+        return (
+            "nothing audible: every sample is zero (digital silence, so there is no peak level:"
+            " it is reported as null); the caller would hear silence"
+        )
+    return (
+        f"nothing audible: the peak is {peak:.1f} dBFS (below {threshold:g});"
+        " the caller would hear silence"
+    )
+
+
 def _db(value: float | None) -> str:
     return "-inf" if value is None or not math.isfinite(value) else f"{value:.1f}"
 
@@ -695,8 +707,7 @@ def _silent(report: DecodeReport, options: AnalyseOptions) -> Problem:
     return Problem(
         "level.silent",
         Severity.ERROR,
-        f"nothing audible: the peak is {_db(report.peak_dbfs)} dBFS (below"
-        f" {options.silent_peak_dbfs:g}); the caller would hear silence",
+        _silence_text(report.peak_dbfs, options.silent_peak_dbfs),
     )
 
 

@@ -13,6 +13,7 @@ It reports :class:`Facts` and problems; the verdict is :mod:`audioprep.audio.ins
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,11 +168,16 @@ def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
         bitrate_mode=facts.bitrate_mode,
         tags=facts.tags,
         picture_bytes=facts.picture_bytes,
-        loudness_lufs=report.integrated_lufs,
-        peak_dbfs=report.peak_dbfs,
+        loudness_lufs=_finite(report.integrated_lufs),
+        peak_dbfs=_finite(report.peak_dbfs),  # None for digital silence (level.silent says so)
         decoded=True,
         problems=(*problems, *report.problems),
     )
+
+
+def _finite(value: float | None) -> float | None:
+    """A level as a number, or None where it is none (the peak of digital silence is -inf)."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _with_phone_notes(facts: Facts) -> Facts:

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import requests.auth
 import urllib3.exceptions
 
-from audioprep.api import MAX_AUDIO_BYTES, Code, safe_name
+from audioprep.api import MAX_AUDIO_BYTES, Code, safe_name, url_file_name
 from audioprep.audio.sniff import (
     SNIFF_BYTES,
     Container,
@@ -643,10 +643,7 @@ _EXTENSIONS = {
 
 def _file_name(url: str, sha256: str, container: Container) -> str:
     """``<safe stem of the URL's file name>-<sha256[:12]>.<ext of the content>``: legal, unique."""
-    try:
-        base = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    except ValueError:
-        base = ""
+    base = url_file_name(url)
     extension = _EXTENSIONS.get(container, container.value)
     stem = safe_name(base or "audio", extension=extension).rsplit(".", 1)[0]
     return f"{stem}-{sha256[:12]}.{extension}"

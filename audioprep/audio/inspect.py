@@ -209,9 +209,7 @@ def inspect_url(url: str, options: InspectOptions = InspectOptions()) -> Inspect
 
 
 def _url_name(url: str) -> str:
-    from urllib.parse import unquote, urlsplit
-
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return api.url_file_name(url)
 
 
 # --------------------------------------------------------------------------------------------

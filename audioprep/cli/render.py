@@ -6,10 +6,10 @@ each result's ``to_dict()`` dumped as JSON, never built here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from audioprep import jsonio
 from audioprep.net.urls import redact_url
 
 if TYPE_CHECKING:  # types only: the CLI imports this module for every command, keep it light
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # types only: the CLI imports this module for every command, 
 
 def to_json(data: object) -> str:
     """The JSON text every ``--json`` option prints."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return jsonio.dumps(data, indent=2)
 
 
 def _width(labels: Iterable[str], cap: int = 48) -> int:
@@ -216,7 +216,7 @@ def _render_one(item: JobOutcome) -> list[str]:
 
 
 def _render_dry_run(item: JobOutcome, payload: Mapping[str, Any]) -> list[str]:
-    text = json.dumps(shown_payload(payload), indent=2, ensure_ascii=False)
+    text = jsonio.dumps(shown_payload(payload), indent=2)
     verdict = "valid" if item.status_code == 0 else "invalid"
     return [
         "  payload (sent as compact JSON; URLs shown without secrets, --json has them whole):",

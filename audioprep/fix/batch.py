@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from audioprep import api
 from audioprep.audio import decode
@@ -62,7 +61,8 @@ def _inside(target: str, directory: Path) -> bool:
     if is_url(target):
         return False
     try:
-        return Path(target).resolve().is_relative_to(directory.resolve())
+        # realpath, not Path.resolve: a symlink loop is an entry to report, not an error here
+        return Path(os.path.realpath(target)).is_relative_to(os.path.realpath(directory))
     except OSError:
         return False
 
@@ -71,7 +71,7 @@ def _source(target: str) -> Source:
     if is_url(target):
         from audioprep.net.urls import redact_url
 
-        name = unquote(urlsplit(target).path.rsplit("/", 1)[-1]) or "audio"
+        name = api.url_file_name(target) or "audio"
         return Source(target, redact_url(target), name)
     return Source(target, target, os.path.basename(target))
 

@@ -10,12 +10,12 @@ stale prompt.
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from audioprep import jsonio
 from audioprep.api import safe_name, safe_segment
 
 #: Hex digits of the content hash in a key (48 bits; reuse still compares the full SHA-256).
@@ -86,7 +86,7 @@ def policy_statement(bucket: str, prefix: str, region: str | None = None) -> dic
 def policy_snippet(bucket: str, prefix: str, region: str | None = None) -> str:
     """A complete bucket-policy document granting anonymous read under ``prefix``."""
     document = {"Version": "2012-10-17", "Statement": [policy_statement(bucket, prefix, region)]}
-    return json.dumps(document, indent=2)
+    return jsonio.dumps(document, indent=2)
 
 
 class PublicMode(StrEnum):

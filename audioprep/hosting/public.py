@@ -15,13 +15,13 @@ explanations are tested with botocore's Stubber (see ``tests/test_upload.py``).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from audioprep import jsonio
 from audioprep.audio.fetch import NoCredentials
 from audioprep.hosting.keys import policy_snippet, policy_statement
 from audioprep.models import Problem
@@ -230,7 +230,7 @@ def apply_public_policy(client: Any, bucket: str, prefix: str, region: str | Non
         return
     statements.append(statement)
     try:
-        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+        client.put_bucket_policy(Bucket=bucket, Policy=jsonio.dumps(document))
     except ClientError as exc:
         if error_code(exc) != "AccessDenied":
             raise
@@ -247,7 +247,7 @@ def _current_policy(client: Any, bucket: str) -> dict[str, Any]:
     from botocore.exceptions import ClientError
 
     try:
-        document: dict[str, Any] = json.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
+        document: dict[str, Any] = jsonio.loads(client.get_bucket_policy(Bucket=bucket)["Policy"])
     except ClientError as exc:
         if error_code(exc) != "NoSuchBucketPolicy":
             raise

@@ -17,14 +17,13 @@ at once, each with its row, in one :class:`~audioprep.errors.UsageError`.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioprep import api
+from audioprep import api, jsonio
 from audioprep.errors import UsageError
 from audioprep.net.urls import is_url
 from audioprep.send.submit import Destination
@@ -91,6 +90,14 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
 
 def _csv_drafts(text: str, problems: list[str]) -> list[_Draft]:
     reader = csv.DictReader(text.splitlines())
+    try:
+        return _csv_rows(reader, problems)
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte...
+        problems.append(f"row {reader.line_num + 1}: not CSV this reader takes: {exc}")
+        return []
+
+
+def _csv_rows(reader: csv.DictReader[str], problems: list[str]) -> list[_Draft]:
     columns = [(name or "").strip().lower() for name in reader.fieldnames or ()]
     unknown = [c for c in columns if c not in CSV_COLUMNS]
     header = [] if "audio" in columns else ["no 'audio' column"]
@@ -140,9 +147,9 @@ def _set_job_id(draft: _Draft, job_id: str | None, where: str, problems: list[st
 
 def _json_drafts(text: str, problems: list[str]) -> list[_Draft]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.append(f"not JSON: {exc}")
+        data = jsonio.loads(text)
+    except jsonio.JSONError as exc:
+        problems.append(exc.message)
         return []
     if not isinstance(data, list):
         problems.append("the top level must be a list of objects")

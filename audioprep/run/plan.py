@@ -17,8 +17,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote
 
+from audioprep import api
 from audioprep.audio.inspect import expand_targets
 from audioprep.errors import UsageError
 from audioprep.fix import profiles
@@ -47,14 +48,19 @@ def source_id(source: str) -> str:
     """The identity of a source in the run state: ``file:<absolute path>`` or
     ``url:<sha256 of the URL>``."""
     if is_url(source):
-        return "url:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
-    return "file:" + os.path.abspath(source)
+        return "url:" + hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()
+    path = os.path.abspath(source)
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: its bytes, percent-encoded
+        return "file-bytes:" + quote(os.fsencode(path), safe="/")
+    return "file:" + path
 
 
 def source_name(source: str) -> str:
     """The file name the API would see: a URL's last path segment, a path's base name."""
     if is_url(source):
-        return unquote(urlsplit(source).path.rsplit("/", 1)[-1]) or "audio"
+        return api.url_file_name(source) or "audio"
     return os.path.basename(source.rstrip("/\\")) or source
 
 
@@ -76,9 +82,9 @@ def _walk(path: str, exclude: Sequence[Path]) -> Iterator[str]:
     if not os.path.isdir(path):
         yield path
         return
-    roots = [p.resolve() for p in exclude]
+    roots = [Path(os.path.realpath(p)) for p in exclude]  # realpath never raises on a loop
     for found in expand_targets([path]):
-        resolved = Path(found).resolve()
+        resolved = Path(os.path.realpath(found))
         if not any(resolved.is_relative_to(root) for root in roots):
             yield found
 

@@ -17,7 +17,6 @@ their query string or user-info (presigned signatures never reach logs or CI ann
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, assert_never
 from urllib.parse import quote
 
+from audioprep import jsonio
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import redact_url
 from audioprep.run.model import (
@@ -284,7 +284,7 @@ def _call_row(call: CallResult) -> tuple[str, ...]:
 
 def render_json(report: RunReport) -> str:
     """Everything: :meth:`RunReport.to_dict` as indented JSON (URLs in full)."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return jsonio.dumps(report.to_dict(), indent=2) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def render_sarif(report: RunReport) -> str:
         "version": SARIF_VERSION,
         "runs": [{"tool": {"driver": driver}, "results": results}],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return jsonio.dumps(log, indent=2) + "\n"
 
 
 def _sarif_rule(rule_id: str, findings: Sequence[_Finding]) -> dict[str, Any]:
@@ -448,8 +448,9 @@ def _sarif_rule(rule_id: str, findings: Sequence[_Finding]) -> dict[str, Any]:
 
 def _sarif_result(finding: _Finding, rule_index: int) -> dict[str, Any]:
     item = finding.item
-    uri = quote(_posix(item.path), safe="/") if item.path else _shown_source(item)
-    identity = f"{_shown_source(item)}\0{finding.rule_id}".encode()
+    # bytes: a file name that is not UTF-8 keeps its raw bytes, percent-encoded
+    uri = quote(os.fsencode(_posix(item.path)), safe="/") if item.path else _shown_source(item)
+    identity = f"{_shown_source(item)}\0{finding.rule_id}".encode("utf-8", "surrogateescape")
     return {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,

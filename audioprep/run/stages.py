@@ -13,10 +13,12 @@ with the caller (:mod:`audioprep.run.pipeline`).
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,7 +93,7 @@ class SubmitKey:
         destinations: the same prompt to the same numbers is the same job in every run, and
         two prompts that happen to sound the same (identical bytes under two names) are two."""
         people = "\n".join(f"{number}/{custom}" for number, custom in self.destinations)
-        text = f"{hosted_sha256}\n{hosted_name}\n{people}".encode()
+        text = f"{hosted_sha256}\n{hosted_name}\n{people}".encode("utf-8", "surrogateescape")
         job_id = self.job_id or "ap-" + hashlib.sha256(text).hexdigest()[:8]
         print_ = fingerprint("submit", hosted_sha256, hosted_name, self.destinations, job_id)
         return job_id, fingerprint(print_, self.label)
@@ -318,9 +320,15 @@ def stage_fetch(run: ItemRun) -> StageOutcome:
     if urls.is_url(run.task.source):
         return _fetch_url(run)
     path = Path(run.task.source)
-    if not path.is_file():
-        reason = "is not a file" if path.exists() else "does not exist"
-        raise StageFailed(f"{run.task.source} {reason}")
+    try:
+        found = path.stat()
+    except OSError as exc:  # missing, a symlink loop, a folder we may not enter
+        reason = (
+            "does not exist" if exc.errno == errno.ENOENT else f"cannot be read: {exc.strerror}"
+        )
+        raise StageFailed(f"{run.task.source} {reason}") from None
+    if not stat.S_ISREG(found.st_mode):
+        raise StageFailed(f"{run.task.source} is not a file")
     sha256, size = file_sha256(path)
     run.update(path=str(path), content_sha256=sha256)
     return outcome(Stage.FETCH, StageStatus.DONE, f"local file, {size:,} bytes", sha256=sha256)

@@ -13,19 +13,21 @@ job ids). A re-run reuses a stage only when its fingerprint matches and its outp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from audioprep.errors import ConfigError
+from audioprep import jsonio
+from audioprep.errors import ConfigError, storage_error
 from audioprep.run.model import Stage
 from audioprep.walmode import enable_wal
 
@@ -90,13 +92,14 @@ class RunState:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._owner = _exclusive(self.path.with_name(self.path.name + ".lock"))
         except OSError as exc:
-            raise ConfigError(f"cannot lock the run state {self.path}: {exc}") from exc
+            found = storage_error(exc, "the run state", self.path)
+            raise found or ConfigError(f"cannot lock the run state {self.path}: {exc}") from exc
         try:
             self._conn = self._connect()
         except (OSError, sqlite3.Error) as exc:
             if self._owner is not None:
                 self._owner.close()
-            raise ConfigError(
+            raise storage_error(exc, "the run state", self.path) or ConfigError(
                 f"cannot open the run state {self.path}: {exc}",
                 hint="pass another --state file, or delete this one to start over",
             ) from exc
@@ -131,6 +134,15 @@ class RunState:
     ) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write's SQLite error as what it means: a full disk (120), or the state broken."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            found = storage_error(exc, "the run state", self.path)
+            raise found or ConfigError(f"cannot write the run state {self.path}: {exc}") from exc
+
     # --- stages --------------------------------------------------------------------------
 
     def markers(self, source_id: str) -> tuple[Marker, ...]:
@@ -142,13 +154,13 @@ class RunState:
                 (source_id,),
             ).fetchall()
         return tuple(
-            Marker(Stage(stage), sha, fp, json.loads(outputs), message)
+            Marker(Stage(stage), sha, fp, jsonio.loads(outputs), message)
             for stage, sha, fp, outputs, message in rows
         )
 
     def record(self, source_id: str, marker: Marker) -> None:
         """Record a finished stage (replacing an older one), committed at once."""
-        with self._lock, self._conn:
+        with self._lock, self._writing(), self._conn:
             self._conn.execute(
                 "INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -156,7 +168,7 @@ class RunState:
                     marker.content_sha256,
                     marker.stage.value,
                     marker.fingerprint,
-                    json.dumps(dict(marker.outputs), sort_keys=True),
+                    jsonio.dumps(dict(marker.outputs), sort_keys=True),
                     marker.message,
                     time.time(),
                 ),
@@ -165,7 +177,7 @@ class RunState:
 
     def forget(self, source_id: str, content_sha256: str, stage: Stage) -> None:
         """Drop a stage whose outputs no longer hold, committed at once."""
-        with self._lock, self._conn:
+        with self._lock, self._writing(), self._conn:
             self._conn.execute(
                 "DELETE FROM stages WHERE source_id = ? AND content_sha256 = ? AND stage = ?",
                 (source_id, content_sha256, stage.value),
@@ -188,14 +200,14 @@ class RunState:
     def note_items(self, rows: Iterable[ItemRow]) -> None:
         """:meth:`note_item` for many items, in one transaction."""
         now = time.time()
-        with self._lock, self._conn:
+        with self._lock, self._writing(), self._conn:
             self._conn.executemany(
                 "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source_id) DO UPDATE"
                 " SET source = excluded.source,"
                 " content_sha256 = COALESCE(excluded.content_sha256, content_sha256),"
                 " output = COALESCE(excluded.output, output),"
                 " status = COALESCE(excluded.status, status), updated_at = excluded.updated_at",
-                [(*row, now) for row in rows],
+                [(source_id, _storable(shown), *rest, now) for source_id, shown, *rest in rows],
             )
 
     def item_output(self, source_id: str) -> str | None:
@@ -214,6 +226,11 @@ class RunState:
             ).fetchall()
         keys = ("source_id", "source", "content_sha256", "output", "status")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _storable(text: str) -> str:
+    """``text`` as SQLite takes it: a file name's undecodable bytes shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _check_version(conn: sqlite3.Connection) -> None:

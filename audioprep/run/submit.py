@@ -10,7 +10,6 @@ the run state, the journal and the token are: never on a Dask worker.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from audioprep import api
+from audioprep import api, jsonio
 from audioprep.errors import AudioprepError, ExitCode
 from audioprep.run.model import CallResult, Stage, StageOutcome, StageStatus
 from audioprep.run.plan import PlannedItem
@@ -287,8 +286,8 @@ def _one_job(options: SubmitOptions, job: PlannedJob) -> SubmitOptions:
 def _same_calls(payload: str, request: Mapping[str, Any]) -> bool:
     """Whether a journaled payload calls the same people with the same audio file."""
     try:
-        sent = json.loads(payload)
-    except ValueError:
+        sent = jsonio.loads(payload)
+    except jsonio.JSONError:
         return False
 
     def people(body: Mapping[str, Any]) -> set[tuple[str, str]]:

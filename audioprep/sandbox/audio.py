@@ -26,10 +26,10 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import requests
 
+from audioprep import api
 from audioprep.api import Code
 from audioprep.net import sessions
 from audioprep.net.urls import redact_url
@@ -169,7 +169,7 @@ def _judge(url: str, session: requests.Session | None = None) -> tuple[AudioVerd
 
 def _file_name(url: str) -> str:
     """The file name the API sees: the URL's last path segment, percent-decoded."""
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return api.url_file_name(url)
 
 
 def _as_code(value: int | None) -> Code | None:

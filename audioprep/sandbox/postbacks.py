@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import logging
 import threading
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import requests
 
+from audioprep import jsonio
 from audioprep.net import sessions
 from audioprep.net.urls import redact_url
 from audioprep.sandbox.store import PostbackRecord, Store
@@ -43,6 +43,10 @@ class _Due:
     seq: int
     record: PostbackRecord = field(compare=False)
     then: tuple[PostbackRecord, ...] = field(compare=False, default=())
+
+
+#: The longest the scheduler sleeps at once before looking at its heap again (seconds).
+_LONGEST_WAIT_S = 3600.0
 
 
 class PostbackDispatcher:
@@ -120,7 +124,9 @@ class PostbackDispatcher:
             now = time.time()
             if self._heap and self._heap[0].due <= now:
                 return heapq.heappop(self._heap)
-            self._cond.wait(self._heap[0].due - now if self._heap else None)
+            # A wait is capped: a due time far in the future (a timeout of centuries) must not
+            # overflow the clock and end this thread, which serves every later job too.
+            self._cond.wait(min(self._heap[0].due - now, _LONGEST_WAIT_S) if self._heap else None)
         return None
 
     def _deliver(self, item: _Due) -> None:
@@ -163,7 +169,7 @@ class PostbackDispatcher:
 
     def _post(self, record: PostbackRecord) -> str | None:
         """One attempt; None on a 2xx answer, else what went wrong."""
-        data = json.dumps(record.body).encode("utf-8")
+        data = jsonio.dumps(record.body).encode("utf-8")
         try:
             response = self._sessions.get().post(
                 record.url,

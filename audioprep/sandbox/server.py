@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 import socket
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from audioprep import api
+from audioprep import api, jsonio
 from audioprep.api import Code
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, TrackingHTTPServer
 from audioprep.sandbox.options import FaultMode, Faults, FaultState
@@ -181,16 +180,16 @@ class _Handler(KeepAliveHandler):
             backend.faults.set(Faults())
         elif self.command == "POST":
             try:
-                data = json.loads(body or b"{}")
+                data = jsonio.loads(body or b"{}")
                 if not isinstance(data, dict):
                     raise ValueError("the body must be a JSON object")
                 backend.faults.set(Faults.from_dict(data))
-            except ValueError as exc:
+            except (ValueError, jsonio.JSONError) as exc:
                 return Reply(400, {"error": str(exc)})
         return Reply(200, backend.faults.get().to_dict())
 
     def _send(self, reply: Reply) -> None:
-        data = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        data = jsonio.dumps(reply.body).encode("utf-8")
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

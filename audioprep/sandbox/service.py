@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from audioprep import api
 from audioprep.api import Code
@@ -208,7 +207,8 @@ class VoiceService:
         url = job.callback_url
         if url is None:
             return []
-        if urlsplit(url).scheme.lower() not in ("http", "https"):
+        parts = api.split_url(url)
+        if parts is None or parts.scheme.lower() not in ("http", "https"):
             log.warning("job %s: callback_url is not http(s); no postbacks", job.api_job_id)
             return []
         return [

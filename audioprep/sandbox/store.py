@@ -9,7 +9,6 @@ columns hold only what the wire shapes echo.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
@@ -18,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from audioprep import jsonio
+from audioprep.errors import ConfigError, storage_error
 from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)
@@ -115,14 +116,25 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         target = str(path) if path is not None else ":memory:"
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
-        self._conn.row_factory = sqlite3.Row
-        if path is not None:
-            enable_wal(self._conn)
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = self._open(target, wal=path is not None)
+        except (OSError, sqlite3.Error) as exc:
+            found = storage_error(exc, "the sandbox's database", target)
+            raise found or ConfigError(
+                f"cannot open the sandbox's database {target}: {exc}"
+            ) from exc
         log.debug("store opened: %s", target)
+
+    @staticmethod
+    def _open(target: str, *, wal: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
+        conn.row_factory = sqlite3.Row
+        if wal:
+            enable_wal(conn)
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(_SCHEMA)
+        return conn
 
     def close(self) -> None:
         """Close the connection (an in-memory database is gone afterwards)."""
@@ -143,7 +155,7 @@ class Store:
                     job.job_type,
                     job.sender,
                     job.callback_url,
-                    json.dumps(job.content),
+                    jsonio.dumps(job.content),
                     job.accepted_at,
                     job.time_scale,
                     job.audio_s,
@@ -163,7 +175,7 @@ class Store:
                 postback.url,
                 postback.kind,
                 postback.due_at,
-                json.dumps(postback.body),
+                jsonio.dumps(postback.body),
             ),
         )
         return replace(postback, id=cursor.lastrowid)
@@ -238,7 +250,7 @@ def _job(row: sqlite3.Row) -> JobRecord:
         job_type=row["job_type"],
         sender=row["sender"],
         callback_url=row["callback_url"],
-        content=json.loads(row["content"]),
+        content=jsonio.loads(row["content"]),
         accepted_at=row["accepted_at"],
         time_scale=row["time_scale"],
         audio_s=row["audio_s"],
@@ -267,7 +279,7 @@ def _postback(row: sqlite3.Row) -> PostbackRecord:
         url=row["url"],
         kind=row["kind"],
         due_at=row["due_at"],
-        body=json.loads(row["body"]),
+        body=jsonio.loads(row["body"]),
         state=row["state"],
         attempts=row["attempts"],
         last_error=row["last_error"],

@@ -17,7 +17,6 @@ an unknown outcome and is never resent.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import ssl
@@ -34,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from audioprep import api
+from audioprep import api, jsonio
 from audioprep.api import Code
 from audioprep.errors import ConfigError, ServiceUnavailable
 from audioprep.net import sessions
@@ -229,8 +228,8 @@ def parse_reply(
     """Parse an answer body; never raises. Accepts ``status_code`` ``"0"`` or ``0`` (D4) and
     ``results`` as an object keyed by number or as an array of objects (§4.4)."""
     try:
-        body: Any = json.loads(content) if content else None
-    except (ValueError, UnicodeDecodeError):
+        body: Any = jsonio.loads(content) if content else None
+    except jsonio.JSONError:
         body = None
     info = body.get("result_info") if isinstance(body, dict) else None
     info = info if isinstance(info, dict) else {}

@@ -16,8 +16,8 @@ stored; the API token never is.
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -27,7 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from audioprep.errors import ConfigError
+from audioprep import jsonio
+from audioprep.errors import ConfigError, storage_error
 from audioprep.walmode import enable_wal
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class Journal:
         self.path = Path(path)
         try:
             if read_only:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                uri = f"{Path(os.path.realpath(self.path)).as_uri()}?mode=ro"
                 self._conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +183,8 @@ class Journal:
                 self._conn.execute("PRAGMA synchronous=FULL")
                 self._conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"cannot open the journal {self.path}: {exc}") from exc
+            found = storage_error(exc, "the journal", self.path)
+            raise found or ConfigError(f"cannot open the journal {self.path}: {exc}") from exc
         self._conn.row_factory = sqlite3.Row
 
     def close(self) -> None:
@@ -234,7 +236,7 @@ class Journal:
                     outcome.http_status,
                     outcome.status_code,
                     outcome.description,
-                    json.dumps(dict(outcome.message_ids)),
+                    jsonio.dumps(dict(outcome.message_ids)),
                     outcome.attempts,
                     outcome.note,
                     time.time(),
@@ -332,7 +334,7 @@ def _entry(row: sqlite3.Row) -> Entry:
         http_status=row["http_status"],
         status_code=row["status_code"],
         description=row["description"],
-        message_ids=json.loads(row["message_ids"] or "{}"),
+        message_ids=jsonio.loads(row["message_ids"] or "{}"),
         attempts=row["attempts"],
         note=row["note"],
         forced=bool(row["forced"]),

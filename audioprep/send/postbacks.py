@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -29,7 +29,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from audioprep import api
+from audioprep import api, jsonio
+from audioprep.errors import ConfigError, storage_error
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, ServerThread, TrackingHTTPServer
 from audioprep.version import __version__
 from audioprep.walmode import enable_wal
@@ -179,15 +180,24 @@ class PostbackStore:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        if read_only:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            enable_wal(self._conn)
-            self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = self._open(read_only)
+        except (OSError, sqlite3.Error) as exc:
+            found = storage_error(exc, "the postback store", self.path)
+            raise found or ConfigError(
+                f"cannot open the postback store {self.path}: {exc}"
+            ) from exc
         self._conn.row_factory = sqlite3.Row
+
+    def _open(self, read_only: bool) -> sqlite3.Connection:
+        if read_only:
+            uri = f"{Path(os.path.realpath(self.path)).as_uri()}?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        enable_wal(conn)
+        conn.executescript(_SCHEMA)
+        return conn
 
     def close(self) -> None:
         """Close the database."""
@@ -225,7 +235,7 @@ class PostbackStore:
         self, postback_id: int, body: Mapping[str, Any], info: Mapping[str, Any], now: float
     ) -> int:
         event = CallEvent.from_info(body, info, received_at=now)
-        text = json.dumps(info, sort_keys=True, ensure_ascii=False)
+        text = jsonio.dumps(info, sort_keys=True)
         key = hashlib.sha256(f"{event.api_job_id}\n{text}".encode()).hexdigest()
         cursor = self._conn.execute(
             "INSERT OR IGNORE INTO events (event_sha256, postback_id, api_job_id, client_job_id,"
@@ -287,7 +297,7 @@ def _infos(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _event(row: sqlite3.Row) -> CallEvent:
-    info = json.loads(row["info"])
+    info = jsonio.loads(row["info"])
     body = {"api_job_id": row["api_job_id"], "client_job_id": row["client_job_id"]}
     return CallEvent.from_info(body, info, received_at=row["received_at"])
 
@@ -331,9 +341,9 @@ def secret_ok(secret: str | None, path: str) -> bool:
 def judge_postback(raw: bytes) -> tuple[Verdict, Mapping[str, Any] | None]:
     """Parse and check a body: (400 with reasons, None) or (200, the parsed body)."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return Verdict(400, {"error": "the body is not JSON"}, "not JSON"), None
+        body = jsonio.loads(raw)
+    except jsonio.JSONError as exc:
+        return Verdict(400, {"error": "the body is not JSON"}, f"not JSON: {exc.reason}"), None
     problems = api.check_callback_body(body)
     if problems:
         reason = "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
@@ -403,7 +413,7 @@ class _Handler(KeepAliveHandler):
         return body
 
     def _send(self, verdict: Verdict, allow: str | None = None) -> None:
-        data = json.dumps(verdict.body).encode("utf-8")
+        data = jsonio.dumps(verdict.body).encode("utf-8")
         self.send_response(verdict.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

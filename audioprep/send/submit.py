@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from audioprep import api
+from audioprep import api, jsonio
 from audioprep.config import DEFAULT_API_URL
 from audioprep.errors import ConfigError, ExitCode, UsageError
 from audioprep.net.urls import redact_url
@@ -269,7 +268,7 @@ def build_request(
 def content_sha256(request: Mapping[str, Any]) -> str:
     """SHA-256 of the request's canonical JSON without ``job_id``."""
     content = {key: value for key, value in request.items() if key != "job_id"}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = jsonio.dumps(content, sort_keys=True, compact=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -287,7 +286,7 @@ def _generated_base(options: SubmitOptions, destinations: Sequence[Destination])
 
 def _plan(options: SubmitOptions, job_id: str, chunk: Sequence[Destination]) -> PlannedJob:
     request = build_request(options, job_id, chunk)
-    payload = json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    payload = jsonio.dumps(request, compact=True).encode("utf-8")
     answer = api.validate_request(request, options.limits)
     return PlannedJob(job_id, request, payload, content_sha256(request), answer)
 

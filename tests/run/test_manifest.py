@@ -95,7 +95,8 @@ def test_every_problem_is_reported_at_once_with_its_row(tmp_path: Path) -> None:
     [
         ("m.txt", "audio\na.mp3\n", "use a .csv or .json file"),
         ("m.csv", "file,number\na.mp3,1\n", "no 'audio' column; unknown column(s) 'file'"),
-        ("m.json", "{not json", "not JSON"),
+        ("m.json", "{not json", "not valid JSON at line 1, column 2"),
+        ("m.json", '[{"audio": "a.mp3", "n": NaN}]', "NaN is not a JSON number"),
         ("m.json", '{"audio": "a.mp3"}', "the top level must be a list"),
         ("m.json", '[{"audio": "", "extra": 1}]', "unknown key(s) 'extra'"),
         ("m.json", '[{"audio": "a.mp3", "job_id": 5}]', "'job_id' must be a string"),
