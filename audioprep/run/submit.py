@@ -353,21 +353,21 @@ def _reused(marker: Marker, job_id: str) -> SubmitResult:
 def _result(outcomes: Sequence[JobOutcome], job_id: str, base: Marker) -> SubmitResult:
     kinds = {o.outcome for o in outcomes}
     worst = min(kinds, key=_RANK.index)
-    found: dict[str, Any] = {
-        "job_ids": [o.job_id for o in outcomes],
-        "api_job_ids": [o.api_job_id for o in outcomes if o.api_job_id],
-        "message_ids": [m for o in outcomes for m in o.results.values()],
-        "outcome": worst.value,
-        "destinations": sum(o.destinations for o in outcomes),
-    }
     result = SubmitResult(
         outcome=outcome(Stage.SUBMIT, StageStatus.DONE, ""),
         base_job_id=job_id,
-        job_ids=tuple(found["job_ids"]),
-        api_job_ids=tuple(found["api_job_ids"]),
-        message_ids=tuple(found["message_ids"]),
+        job_ids=tuple(o.job_id for o in outcomes),
+        api_job_ids=tuple(o.api_job_id for o in outcomes if o.api_job_id),
+        message_ids=tuple(m for o in outcomes for m in o.results.values()),
         submit_outcome=worst.value,
     )
+    found: dict[str, Any] = {  # for the run state and the report
+        "job_ids": list(result.job_ids),
+        "api_job_ids": list(result.api_job_ids),
+        "message_ids": list(result.message_ids),
+        "outcome": worst.value,
+        "destinations": sum(o.destinations for o in outcomes),
+    }
     if kinds <= _OK:
         message = _ok_text(outcomes, kinds)
         status = StageStatus.REUSED if kinds == {Outcome.SKIPPED} else StageStatus.DONE
