@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from audioprep import api
 from audioprep.models import Problem, Severity
-from audioprep.net.urls import is_url
+from audioprep.net.urls import is_url, without_userinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def check_target(target: str) -> CheckResult:
     problems.extend(_extension_case(name, violations))
     renamed = any(p.id.startswith("name.") for p in problems)
     return CheckResult(
-        target=target,
+        target=without_userinfo(target),  # a URL's password is never shown
         api_code=int(violations[0].code) if violations else None,
         problems=tuple(problems),
         suggested_name=api.safe_name(name) if renamed else None,

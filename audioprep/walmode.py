@@ -1,4 +1,5 @@
-"""Putting our SQLite files in WAL mode safely when several connections create one at once.
+"""Our SQLite files: created private (0600), and put in WAL mode safely when several
+connections create one at once.
 
 The run state, the journal, the postback store and the sandbox's store are SQLite files in
 write-ahead-log mode (readers never block the writer). Switching a new file to WAL takes an
@@ -11,6 +12,7 @@ moments of a file's life are affected; :func:`enable_wal` retries within a deadl
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 
@@ -41,3 +43,17 @@ def _locked(exc: sqlite3.OperationalError) -> bool:
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def create_private(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` empty and readable by its owner only (0600), unless it exists.
+
+    SQLite gives a database's ``-wal`` and ``-shm`` files the database's own permissions, so
+    the run state, the journal and the postback store (which hold presigned URLs and callback
+    secrets) are never readable by other users, whatever the umask.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from audioprep import jsonio
-from audioprep.net.urls import redact_url
+from audioprep.net.urls import redact_url, without_path
 
 if TYPE_CHECKING:  # types only: the CLI imports this module for every command, keep it light
     from audioprep.api import Answer
@@ -182,16 +182,8 @@ def shown_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
         shown["voice_content"] = {**content, "audio_file_url": redact_url(audio)}
     callback = shown.get("callback_url")
     if isinstance(callback, str):
-        shown["callback_url"] = _without_path(redact_url(callback))
+        shown["callback_url"] = without_path(callback)
     return shown
-
-
-def _without_path(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "<hidden>"
-    host, slash, path = rest.partition("/")
-    return f"{scheme}://{host}/<hidden>" if slash and path else url
 
 
 def _render_one(item: JobOutcome) -> list[str]:

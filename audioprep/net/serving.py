@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from audioprep.net.urls import redact_text
+
 log = logging.getLogger(__name__)
 
 #: A WSGI application (PEP 3333).
@@ -159,7 +161,8 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             self.server.track(self.connection, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        # The request line may carry a presigned signature (query) or user-info: never logged.
+        log.debug("%s %s", self.address_string(), redact_text(format % args))
 
     def handle_expect_100(self) -> bool:
         """Send ``100 Continue`` now: botocore waits a second for it before each PutObject

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 _QUERY_RE = re.compile(r"\?[^\s'\"<>)]*")
 _USERINFO_RE = re.compile(r"(//)[^/@\s]*@")
+#: ``postbacks serve`` takes its secret as the last segment of ``/postback/<secret>``.
+_POSTBACK_SECRET_RE = re.compile(r"(/postback/)[^\s\"'?/<>]+")
 
 
 def is_url(target: str) -> bool:
@@ -34,9 +36,26 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def without_userinfo(text: str) -> str:
+    """``text`` with every URL's ``user:password@`` removed (the rest as it is)."""
+    return _USERINFO_RE.sub(r"\1", text)
+
+
+def without_path(url: str) -> str:
+    """``url`` without user-info, query *and* path: a postback receiver's secret may be the
+    last path segment (as ``postbacks serve`` takes it). Never raises."""
+    scheme, sep, rest = redact_url(url).partition("://")
+    if not sep:
+        return "<hidden>"
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}/<hidden>" if slash and path else f"{scheme}://{host}{slash}"
+
+
 def redact_text(text: str) -> str:
-    """Remove query strings and user-info from free text (exception texts, log lines)."""
-    return _USERINFO_RE.sub(r"\1", _QUERY_RE.sub("", text))
+    """Remove query strings, user-info and postback secret paths from free text (exception
+    texts, log lines)."""
+    text = _POSTBACK_SECRET_RE.sub(r"\1<hidden>", _QUERY_RE.sub("", text))
+    return _USERINFO_RE.sub(r"\1", text)
 
 
 class _RedactQueryFilter(logging.Filter):

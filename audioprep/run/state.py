@@ -29,7 +29,7 @@ from typing import IO, Any
 from audioprep import jsonio
 from audioprep.errors import ConfigError, storage_error
 from audioprep.run.model import Stage
-from audioprep.walmode import enable_wal
+from audioprep.walmode import create_private, enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class RunState:
             ) from exc
 
     def _connect(self) -> sqlite3.Connection:
+        create_private(self.path)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             enable_wal(conn)

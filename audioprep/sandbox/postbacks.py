@@ -23,7 +23,7 @@ import requests
 
 from audioprep import jsonio
 from audioprep.net import sessions
-from audioprep.net.urls import redact_url
+from audioprep.net.urls import without_path
 from audioprep.sandbox.store import PostbackRecord, Store
 from audioprep.version import __version__
 
@@ -186,7 +186,7 @@ class PostbackDispatcher:
             "postback %s %s -> %s: HTTP %d",
             record.kind,
             record.message_id,
-            redact_url(record.url),
+            without_path(record.url),  # the receiver's secret may be its path
             response.status_code,
         )
         return None if ok else f"HTTP {response.status_code}"

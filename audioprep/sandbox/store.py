@@ -19,7 +19,7 @@ from typing import Any
 
 from audioprep import jsonio
 from audioprep.errors import ConfigError, storage_error
-from audioprep.walmode import enable_wal
+from audioprep.walmode import create_private, enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,8 @@ class Store:
 
     @staticmethod
     def _open(target: str, *, wal: bool) -> sqlite3.Connection:
+        if wal:
+            create_private(target)
         conn = sqlite3.connect(target, check_same_thread=False, timeout=30)
         conn.row_factory = sqlite3.Row
         if wal:

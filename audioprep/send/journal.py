@@ -29,7 +29,7 @@ from typing import Any
 
 from audioprep import jsonio
 from audioprep.errors import ConfigError, storage_error
-from audioprep.walmode import enable_wal
+from audioprep.walmode import create_private, enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ class Journal:
                 self._conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)
                 self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                 enable_wal(self._conn)
                 self._conn.execute("PRAGMA synchronous=FULL")

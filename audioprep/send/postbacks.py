@@ -33,7 +33,7 @@ from audioprep import api, jsonio
 from audioprep.errors import ConfigError, storage_error
 from audioprep.net.serving import BodyProblem, KeepAliveHandler, ServerThread, TrackingHTTPServer
 from audioprep.version import __version__
-from audioprep.walmode import enable_wal
+from audioprep.walmode import create_private, enable_wal
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class PostbackStore:
             uri = f"{Path(os.path.realpath(self.path)).as_uri()}?mode=ro"
             return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         enable_wal(conn)
         conn.executescript(_SCHEMA)
