@@ -34,6 +34,7 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
+from audioprep import tempfiles
 from audioprep.api import MAX_AUDIO_BYTES, Code, safe_name, url_file_name
 from audioprep.audio.sniff import (
     SNIFF_BYTES,
@@ -574,7 +575,7 @@ class _TempFile:
 
     def __init__(self, directory: Path) -> None:
         try:
-            fd, name = tempfile.mkstemp(prefix=".audioprep-", suffix=".part", dir=directory)
+            fd, name = tempfile.mkstemp(prefix=tempfiles.prefix("part"), dir=directory)
         except OSError as exc:
             raise UsageError(f"cannot write to {directory}: {exc.strerror}") from exc
         self.path = Path(name)

@@ -10,12 +10,11 @@ has the sequence and its reasons.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from audioprep import api
+from audioprep import api, tempfiles
 from audioprep.audio import decode
 from audioprep.audio.inspect import (
     Inspection,
@@ -46,6 +45,7 @@ def fix_targets(targets: Sequence[str], options: FixOptions) -> list[FixResult]:
     names = output_names(sources, profile)
     if not options.dry_run:
         _make_outdir(outdir)
+        tempfiles.remove_leftovers(outdir)  # what a killed fix left here
     jobs = [(s, outdir / n) for s, n in zip(sources, names, strict=True)]
     if options.jobs <= 1 or len(jobs) <= 1:
         return [fix_source(s, out, options) for s, out in jobs]
@@ -130,7 +130,7 @@ def fix_source(
     work_parent = None if options.dry_run else output.parent
     if work_parent is not None:
         _make_outdir(work_parent)
-    with tempfile.TemporaryDirectory(prefix=".audioprep-fix-", dir=work_parent) as work:
+    with tempfiles.make_dir("fix", work_parent) as work:
         job = FixJob(source, output, Path(work), options)
         local = job.fetch() if source.is_url else Path(source.target)
         if isinstance(local, FixResult):

@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from audioprep import api
+from audioprep import api, tempfiles
 from audioprep.audio import levels
 from audioprep.config import DEFAULT_API_URL, DEFAULT_PREFIX
 from audioprep.errors import ConfigError, ExitCode, UsageError
@@ -298,6 +298,8 @@ def _open(
         raise UsageError(f"cannot create {exc.filename}: {exc.strerror}") from exc
     context = RunContext(options, paths, paths.work)
     context.state = stack.enter_context(RunState(paths.state))
+    for place in (paths.outdir, paths.work / "incoming"):  # what a killed run left
+        tempfiles.remove_leftovers(place)
     if options.sandbox:
         env = SandboxEnv(paths.work / "sandbox", limits=options.limits)
         context.env = stack.enter_context(env)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, assert_never
 from urllib.parse import quote
 
-from audioprep import jsonio
+from audioprep import jsonio, tempfiles
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import redact_url
 from audioprep.run.model import (
@@ -70,7 +70,7 @@ def write_report(path: str | os.PathLike[str], text: str) -> None:
     previous report in place. Raises :class:`OSError` when the directory cannot be written.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=tempfiles.prefix("report"), dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
