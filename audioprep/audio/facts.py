@@ -27,7 +27,19 @@ from audioprep.models import Problem, Severity
 log = logging.getLogger(__name__)
 
 PHONE_MAX_RATE = 16_000
-_NOT_AUDIO = frozenset({Container.HTML, Container.XML, Container.JSON, Container.TEXT})
+#: What is certainly not audio: never worth a decode.
+_NOT_AUDIO = frozenset(
+    {
+        Container.HTML,
+        Container.XML,
+        Container.JSON,
+        Container.TEXT,
+        Container.IMAGE,
+        Container.ARCHIVE,
+        Container.PDF,
+        Container.ZEROS,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,11 +91,23 @@ def _format_problem(container: Container) -> Problem:
             " fix: 'audioprep fix' transcodes it)",
             fixable=True,
         )
+    why = " (an error page saved as audio?)" if container is Container.HTML else ""
     return Problem(
         "format.not_audio",
         Severity.ERROR,
-        f"the content is {container.label}, not audio (an error page saved as audio?)",
+        f"the content is {container.label}, not audio{why}",
     )
+
+
+def _not_decodable(container: Container) -> Problem:
+    """Data no header names and no decoder can play is not audio, whatever its name says."""
+    if container is Container.UNKNOWN:
+        return Problem(
+            "format.not_audio",
+            Severity.ERROR,
+            "the content is unrecognised binary data that no decoder can play, not audio",
+        )
+    return _format_problem(container)
 
 
 def _metadata(path: Path) -> _Meta:
@@ -154,9 +178,7 @@ def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
     report = decode.analyse(path, header_duration_s=facts.header_duration_s)
     problems = list(facts.problems)
     if container not in (Container.MP3, Container.WAV) and not report.decodable:
-        problems = [
-            _format_problem(Container.HTML if container is Container.UNKNOWN else container)
-        ]
+        problems = [_not_decodable(container)]
     return Facts(
         codec=facts.codec or report.codec,
         duration_s=report.decoded_duration_s if report.decodable else facts.duration_s,

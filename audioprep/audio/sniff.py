@@ -40,10 +40,15 @@ class Container(StrEnum):
     MP2 = "mp2"
     ASF = "asf"
     AU = "au"
+    RIFX = "rifx"
     HTML = "html"
     XML = "xml"
     JSON = "json"
     TEXT = "text"
+    IMAGE = "image"
+    ARCHIVE = "archive"
+    PDF = "pdf"
+    ZEROS = "zeros"
     EMPTY = "empty"
     UNKNOWN = "unknown"
 
@@ -67,12 +72,17 @@ _LABELS: dict[Container, str] = {
     Container.MP2: "MPEG Layer I/II audio (not MP3)",
     Container.ASF: "WMA/ASF media",
     Container.AU: "Sun/NeXT .au audio",
+    Container.RIFX: "big-endian WAV (RIFX) audio",
     Container.HTML: "an HTML page",
     Container.XML: "an XML document",
     Container.JSON: "a JSON document",
     Container.TEXT: "plain text",
+    Container.IMAGE: "an image (PNG, JPEG, GIF or WebP)",
+    Container.ARCHIVE: "an archive (ZIP, gzip, 7-Zip, RAR or xz)",
+    Container.PDF: "a PDF document",
+    Container.ZEROS: "only zero bytes (a file never written, or wiped)",
     Container.EMPTY: "nothing (0 bytes)",
-    Container.UNKNOWN: "unrecognised data",
+    Container.UNKNOWN: "unrecognised binary data",
 }
 
 _AUDIO = frozenset(
@@ -90,6 +100,7 @@ _AUDIO = frozenset(
         Container.MP2,
         Container.ASF,
         Container.AU,
+        Container.RIFX,
     }
 )
 
@@ -168,6 +179,8 @@ def sniff(head: bytes) -> Container:
     if not head:
         return Container.EMPTY
     head = head[:SNIFF_BYTES]
+    if not head.strip(b"\x00"):
+        return Container.ZEROS
     found = _by_magic(head) or _by_frames(head, 0)
     if found is not None:
         return found
@@ -199,11 +212,24 @@ _PREFIXES: tuple[tuple[bytes, Container], ...] = (
     (b"\x1a\x45\xdf\xa3", Container.MATROSKA),
     (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", Container.ASF),
     (b".snd", Container.AU),
+    (b"\x89PNG\r\n\x1a\n", Container.IMAGE),
+    (b"\xff\xd8\xff", Container.IMAGE),
+    (b"GIF87a", Container.IMAGE),
+    (b"GIF89a", Container.IMAGE),
+    (b"PK\x03\x04", Container.ARCHIVE),
+    (b"PK\x05\x06", Container.ARCHIVE),
+    (b"\x1f\x8b", Container.ARCHIVE),
+    (b"7z\xbc\xaf\x27\x1c", Container.ARCHIVE),
+    (b"Rar!\x1a\x07", Container.ARCHIVE),
+    (b"\xfd7zXZ\x00", Container.ARCHIVE),
+    (b"%PDF-", Container.PDF),
 )
 _RIFF_LIKE: tuple[tuple[bytes, bytes, Container], ...] = (
     (b"RIFF", b"WAVE", Container.WAV),
     (b"RF64", b"WAVE", Container.RF64),
     (b"BW64", b"WAVE", Container.RF64),
+    (b"RIFX", b"WAVE", Container.RIFX),
+    (b"RIFF", b"WEBP", Container.IMAGE),
     (b"FORM", b"AIFF", Container.AIFF),
     (b"FORM", b"AIFC", Container.AIFF),
 )

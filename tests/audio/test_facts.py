@@ -63,3 +63,23 @@ def test_an_html_page_is_not_audio_and_is_never_decoded(tmp_path: Path) -> None:
     assert not facts.decoded
     (problem,) = facts.problems
     assert problem.id == "format.not_audio" and not problem.fixable
+
+
+@pytest.mark.parametrize(
+    ("data", "label"),
+    [
+        (bytes(20_000), "only zero bytes"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(2000), "an image"),
+        (b"PK\x03\x04" + bytes(2000), "an archive"),
+        (b"%PDF-1.4\n" + bytes(2000), "a PDF document"),
+        (bytes(range(256)) * 80, "unrecognised binary data"),
+        (b"\xff" * 20_000, "unrecognised binary data"),
+    ],
+)
+def test_what_is_not_audio_is_named_for_what_it_is(tmp_path: Path, data: bytes, label: str) -> None:
+    """Zeros, random bytes, 0xFF runs, images, archives and PDFs were all "an HTML page"."""
+    path = af.write_file(tmp_path, "prompt.mp3", data)
+    facts = examine(path, sniff_file(path), quick=False)
+    (problem,) = [p for p in facts.problems if p.id == "format.not_audio"]
+    assert problem.message.startswith(f"the content is {label}")
+    assert "HTML" not in problem.message and "error page" not in problem.message

@@ -99,7 +99,16 @@ def _wav() -> bytes:
         (b"<html><body>caf\xe9 (latin-1)</body></html>", Container.HTML),
         (b"caf\xe9 caf\xe9 caf\xe9", Container.UNKNOWN),  # not UTF-8
         (bytes(range(256)) * 16, Container.UNKNOWN),
-        (bytes(4096), Container.UNKNOWN),
+        (bytes(4096), Container.ZEROS),  # named for what it is, not "unknown"
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", Container.IMAGE),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", Container.IMAGE),
+        (b"GIF89a\x01\x00", Container.IMAGE),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 ", Container.IMAGE),
+        (b"PK\x03\x04\x14\x00", Container.ARCHIVE),
+        (b"\x1f\x8b\x08\x00", Container.ARCHIVE),
+        (b"%PDF-1.7\n", Container.PDF),
+        (b"RIFX\x00\x00\x00\x24WAVEfmt ", Container.RIFX),
+        (b"BMW prompt text", Container.TEXT),
     ],
 )
 def test_sniff(head: bytes, expected: Container) -> None:
