@@ -411,19 +411,33 @@ def _problems(scan: WavScan, head: bytes) -> list[Problem]:
     return [*found, *_chunk_problems(scan), *_data_problems(scan), *_format_problems(scan)]
 
 
+def _unpadded(scan: WavScan) -> Problem:
+    """Odd-sized chunks without their pad byte. Before the ``data`` chunk this is an error:
+    a reader that follows the RIFF rules (ffmpeg, and so any decode or fix) lands one byte
+    off and never finds the audio, though this walk does."""
+    names = ", ".join(repr(name) for name in scan.unpadded_chunks)
+    ids = [chunk.id for chunk in scan.chunks]
+    data_at = ids.index("data") if "data" in ids else len(ids)
+    if any(ids.index(name) < data_at for name in scan.unpadded_chunks if name in ids):
+        return _error(
+            "wav.odd_chunk_no_pad",
+            f"odd-sized chunk(s) {names} before the audio lack the RIFF pad byte: decoders"
+            " (ffmpeg among them) lose their place and never find the audio (re-export it)",
+            fixable=False,
+        )
+    return _warning(
+        "wav.odd_chunk_no_pad",
+        f"odd-sized chunk(s) {names} lack the RIFF pad byte: strict readers lose "
+        "their place in the file",
+    )
+
+
 def _chunk_problems(scan: WavScan) -> list[Problem]:
     found = _riff_size_problems(scan)
     if scan.trailing_junk:
         found.append(_trailing_junk(scan))
     if scan.unpadded_chunks:
-        names = ", ".join(repr(name) for name in scan.unpadded_chunks)
-        found.append(
-            _warning(
-                "wav.odd_chunk_no_pad",
-                f"odd-sized chunk(s) {names} lack the RIFF pad byte: strict readers lose "
-                "their place in the file",
-            )
-        )
+        found.append(_unpadded(scan))
     if scan.cut_chunk is not None:
         found.append(
             _warning(

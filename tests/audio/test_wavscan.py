@@ -412,3 +412,21 @@ def test_five_megabytes_scan_fast(clips: Clips, tmp_path: Path) -> None:
 def test_unreadable_path_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         scan_wav(tmp_path / "missing.wav")
+
+
+def test_an_unpadded_odd_chunk_before_the_audio_is_an_error(tmp_path: Path) -> None:
+    """Quick mode said ``ok`` for this WAV, which ffmpeg cannot open: one byte off after the
+    odd-sized LIST chunk, it never finds ``data``. Padded, or after the audio, it is fine."""
+    from audioprep.audio.inspect import InspectOptions, Verdict, inspect_file
+
+    fmt, audio = chunk(b"fmt ", fmt_body(PCM, 1, 8000, 16)), chunk(b"data", bytes(16000))
+    odd = chunk(b"LIST", b"INFOabcde", pad=False)
+    before = write_file(tmp_path, "before.wav", riff([fmt, odd, audio]))
+    quick = inspect_file(before, options=InspectOptions(quick=True))
+    assert quick.verdict is Verdict.UNUSABLE
+    assert [p.id for p in quick.errors] == ["wav.odd_chunk_no_pad"]
+    assert inspect_file(before).verdict is Verdict.UNUSABLE  # ffmpeg agrees
+    padded = write_file(tmp_path, "padded.wav", riff([fmt, chunk(b"LIST", b"INFOabcde"), audio]))
+    after = write_file(tmp_path, "after.wav", riff([fmt, audio, odd]))
+    assert ids(scan_wav(padded)) == set()
+    assert ids(scan_wav(after), ERROR) == set() and "wav.odd_chunk_no_pad" in ids(scan_wav(after))
