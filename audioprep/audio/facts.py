@@ -77,9 +77,17 @@ def examine(path: Path, container: Container, *, quick: bool) -> Facts:
         facts = _wav_facts(path)
     else:
         facts = Facts(problems=(_format_problem(container),))
-    if quick or container in _NOT_AUDIO:
+    if quick or container in _NOT_AUDIO or _lying(facts):
         return _with_phone_notes(facts)
     return _with_phone_notes(_with_decode(path, container, facts))
+
+
+#: Structure problems that make a decode cost what the header claims, not what the bytes hold.
+_DO_NOT_DECODE = frozenset({"wav.sample_rate"})
+
+
+def _lying(facts: Facts) -> bool:
+    return any(p.id in _DO_NOT_DECODE for p in facts.problems)
 
 
 def _format_problem(container: Container) -> Problem:

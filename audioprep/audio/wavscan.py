@@ -532,6 +532,12 @@ def _data_problems(scan: WavScan) -> list[Problem]:
     return found
 
 
+#: Sample rates a real WAV has. Outside them the header lies, and trusting it multiplies the
+#: cost of a decode: a 12 KB ADPCM file claiming 1 Hz decoded as 24,432 s (1.2 GB, 31 s).
+MIN_RATE = 1_000
+MAX_RATE = 768_000
+
+
 def _format_problems(scan: WavScan) -> list[Problem]:
     if scan.format_tag is None:
         return [_no_fmt(scan)]
@@ -541,6 +547,16 @@ def _format_problems(scan: WavScan) -> list[Problem]:
                 "wav.fmt_invalid",
                 f"fmt chunk declares {scan.channels} channel(s), {scan.sample_rate} Hz, "
                 f"block align {scan.block_align}: no reader can play that",
+                fixable=False,
+            )
+        ]
+    if not MIN_RATE <= scan.sample_rate <= MAX_RATE:
+        return [
+            _error(
+                "wav.sample_rate",
+                f"fmt chunk declares {scan.sample_rate:,} Hz, a rate no recorder writes"
+                f" ({MIN_RATE:,}-{MAX_RATE:,} Hz): the header lies, so the length and"
+                " the sound are unknown (re-export it)",
                 fixable=False,
             )
         ]
