@@ -15,6 +15,7 @@ others get 403 and nothing is stored. Request lines are never logged, so neither
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -22,8 +23,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,7 +33,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from audioprep import api, jsonio
 from audioprep.errors import ConfigError, storage_error
-from audioprep.net.serving import BodyProblem, KeepAliveHandler, ServerThread, TrackingHTTPServer
+from audioprep.net import sessions
+from audioprep.net.serving import (
+    BodyProblem,
+    KeepAliveHandler,
+    ServerThread,
+    TrackingHTTPServer,
+    WSGIApp,
+)
 from audioprep.version import __version__
 from audioprep.walmode import create_private, enable_wal
 
@@ -317,6 +326,18 @@ class PostbackOptions:
     port: int = DEFAULT_PORT
     db: str | Path | None = None
     secret: str | None = field(default=None, repr=False)
+    #: ``auto``: waitress when the address is not loopback (facing the network), else the
+    #: light in-process server; ``waitress`` or ``threads`` to choose.
+    server: str = "auto"
+    #: waitress only: the most open connections, and seconds an idle or slow one is kept.
+    connection_limit: int = 100
+    idle_timeout_s: float = 30.0
+
+    def faces_network(self) -> bool:
+        """Whether requests come from other machines: served by waitress then."""
+        if self.server != "auto":
+            return self.server == "waitress"
+        return not sessions.is_loopback(f"http://{_host_in_url(self.host)}/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,14 +415,7 @@ class _Handler(KeepAliveHandler):
         if not isinstance(raw, bytes):
             self.close_connection = True
             return raw
-        verdict, body = judge_postback(raw)
-        if body is None:
-            return verdict
-        stored = self.server.store.add(raw, body)
-        what = "duplicate" if stored.duplicate else f"{stored.new_events} new event(s)"
-        return Verdict(
-            200, {"ok": True, "duplicate": stored.duplicate}, f"#{stored.postback_id} {what}"
-        )
+        return _store(self.server.store, raw)
 
     def _read_body(self) -> bytes | Verdict:
         """A non-empty body sent with a Content-Length (postbacks are never chunked), or
@@ -426,6 +440,104 @@ class _Handler(KeepAliveHandler):
         self.wfile.write(data)
 
 
+def _store(store: PostbackStore, raw: bytes) -> Verdict:
+    """Judge a body and keep it: 200 (stored or a duplicate) or 400 with the reasons."""
+    verdict, body = judge_postback(raw)
+    if body is None:
+        return verdict
+    stored = store.add(raw, body)
+    what = "duplicate" if stored.duplicate else f"{stored.new_events} new event(s)"
+    return Verdict(
+        200, {"ok": True, "duplicate": stored.duplicate}, f"#{stored.postback_id} {what}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Facing the network: the same answers as a WSGI application, on waitress
+# --------------------------------------------------------------------------------------------
+
+
+def wsgi_app(options: PostbackOptions, store: PostbackStore) -> WSGIApp:
+    """The receiver as a WSGI application (what waitress serves)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        verdict, allow = _wsgi_answer(options, store, environ)
+        if verdict.status == 200 and environ["REQUEST_METHOD"] == "POST":
+            log.info("postback stored: %s", verdict.reason)
+        elif verdict.status >= 400:
+            log.warning("postback refused with %d: %s", verdict.status, verdict.reason)
+        data = jsonio.dumps(verdict.body).encode("utf-8")
+        headers = [("Content-Type", "application/json; charset=utf-8")]
+        headers += [("Content-Length", str(len(data)))] + ([("Allow", allow)] if allow else [])
+        start_response(f"{verdict.status} {HTTPStatus(verdict.status).phrase}", headers)
+        return [data]
+
+    return app
+
+
+def _wsgi_answer(
+    options: PostbackOptions, store: PostbackStore, environ: dict[str, Any]
+) -> tuple[Verdict, str | None]:
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    if method == "GET":
+        if path == "/health":
+            return Verdict(200, {"ok": True}), None
+        return Verdict(405, {"error": "postbacks are POSTed"}), "POST"
+    if method != "POST":
+        return Verdict(405, {"error": "postbacks are POSTed"}), "POST"
+    query = environ.get("QUERY_STRING", "")
+    if not secret_ok(options.secret, path + (f"?{query}" if query else "")):
+        return Verdict(403, {"error": "forbidden"}, "the secret is missing or wrong"), None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        return Verdict(413, {"error": "body too large"}, f"over {MAX_BODY_BYTES:,} bytes"), None
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    if not raw:
+        return Verdict(400, {"error": "a body with Content-Length is needed"}, "no body"), None
+    return _store(store, raw), None
+
+
+class _Waitress:
+    """waitress serving the receiver on a background thread: a connection limit, and idle or
+    slow connections closed after ``idle_timeout_s`` (a request cut off mid-headers is never
+    dispatched)."""
+
+    def __init__(self, options: PostbackOptions, store: PostbackStore) -> None:
+        import waitress
+
+        self._server = waitress.create_server(
+            wsgi_app(options, store),
+            host=options.host,
+            port=options.port,
+            connection_limit=options.connection_limit,
+            channel_timeout=options.idle_timeout_s,
+            cleanup_interval=max(0.5, min(30.0, options.idle_timeout_s / 2)),
+            max_request_body_size=MAX_BODY_BYTES,
+            threads=4,
+            ident=f"audioprep-postbacks/{__version__}",
+        )
+        port = self._server.effective_port
+        self.url = f"http://{_host_in_url(options.host)}:{port}"
+        self._thread = threading.Thread(target=self._serve, name="postbacks-waitress", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # closed under it by stop()
+            self._server.run()
+
+    def stop(self) -> None:
+        self._server.close()
+        self._server.task_dispatcher.shutdown()
+        self._thread.join(timeout=5)
+
+
+def _host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 class PostbackServer:
     """The receiver: ``with PostbackServer(PostbackOptions(port=0)) as pb: pb.url``.
 
@@ -438,6 +550,7 @@ class PostbackServer:
         self._server: _Server | None = None
         self._store: PostbackStore | None = None
         self._running: ServerThread | None = None
+        self._waitress: _Waitress | None = None
         self._stopped = threading.Event()
         self.url = ""
 
@@ -450,25 +563,33 @@ class PostbackServer:
 
     def start(self) -> str:
         """Open the store, bind, serve on a background thread; returns the base URL."""
-        if self._server is not None:
+        if self._server is not None or self._waitress is not None:
             return self.url
         store = self._store = PostbackStore(self.options.db or default_path())
         try:
-            self._server = _Server(self.options, store)
+            if self.options.faces_network():
+                self._waitress = _Waitress(self.options, store)
+                self.url = self._waitress.url
+            else:
+                self._server = _Server(self.options, store)
         except OSError:
             store.close()
             self._store = None
             raise
-        self._running = ServerThread(self._server)
-        self.url = self._running.url
+        if self._server is not None:
+            self._running = ServerThread(self._server)
+            self.url = self._running.url
         log.info("postback receiver listening on %s, storing in %s", self.url, store.path)
         return self.url
 
     def stop(self) -> None:
         """Stop serving and close the store."""
-        if self._server is None:
+        if self._server is None and self._waitress is None:
             return
         self._server = None
+        if self._waitress is not None:
+            self._waitress.stop()
+            self._waitress = None
         if self._running is not None:
             self._running.stop()
             self._running = None
