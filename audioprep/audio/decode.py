@@ -212,14 +212,19 @@ def split_filter(
 
 
 def analysis_args(
-    path: str | os.PathLike[str], options: AnalyseOptions = AnalyseOptions()
+    path: str | os.PathLike[str],
+    options: AnalyseOptions = AnalyseOptions(),
+    *,
+    max_bytes: int | None = None,
 ) -> list[str]:
     """Arguments for :func:`audioprep.audio.ffmpeg.run` that decode ``path`` once and measure it.
 
-    The path is given as ``file:`` so that a name like ``concat:a|b`` is never a protocol.
+    The path is given as ``file:`` so that a name like ``concat:a|b`` is never a protocol;
+    with ``max_bytes``, only that many bytes from the start are read (ffmpeg's ``subfile:``).
     ``-progress`` (the fallback duration) goes to stdout.
     """
-    source = "file:" + os.path.abspath(os.fspath(path))
+    where = os.path.abspath(os.fspath(path))
+    source = f"subfile,,start,0,end,{max_bytes},,:{where}" if max_bytes else f"file:{where}"
     graph = analysis_filter(options)
     output = ["-map", f"[{ANALYSIS_PAD}]", "-f", "null", "-", "-progress", "pipe:1"]
     return [*LOG_ARGS, "-i", source, "-filter_complex", graph, *output]
@@ -235,8 +240,10 @@ def analyse(
     *,
     header_duration_s: float | None = None,
     options: AnalyseOptions = AnalyseOptions(),
+    max_bytes: int | None = None,
 ) -> DecodeReport:
-    """Decode ``path`` once with ffmpeg and report what came out.
+    """Decode ``path`` once with ffmpeg and report what came out (with ``max_bytes``, only
+    that many bytes from its start: the cost of a file over a size cap stays bounded).
 
     Args:
         path: the audio file (any format ffmpeg reads; it is never modified).
@@ -256,7 +263,9 @@ def analyse(
         raise UsageError(f"cannot read {target}: {exc.strerror or exc}") from exc
     if not target.is_file():
         raise UsageError(f"{target} is not a file")
-    proc = ffmpeg.run(analysis_args(target, options), timeout=timeout_for(size, options))
+    partial = max_bytes is not None and size > max_bytes
+    args = analysis_args(target, options, max_bytes=max_bytes if partial else None)
+    proc = ffmpeg.run(args, timeout=timeout_for(min(size, max_bytes or size), options))
     report = parse_analysis(
         proc.stderr.decode("utf-8", "replace"),
         proc.stdout.decode("utf-8", "replace"),

@@ -20,6 +20,7 @@ from typing import Any
 
 import mutagen
 
+from audioprep.api import MAX_AUDIO_BYTES
 from audioprep.audio import decode, mp3scan, wavscan
 from audioprep.audio.sniff import Container, is_audio
 from audioprep.models import Problem, Severity
@@ -183,13 +184,19 @@ def _joined(problems: tuple[Problem, ...], extra: Problem | None) -> tuple[Probl
 
 
 def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
-    report = decode.analyse(path, header_duration_s=facts.header_duration_s)
-    problems = list(facts.problems)
+    over_cap = path.stat().st_size > MAX_AUDIO_BYTES
+    if over_cap:  # refused for its size already: decode as much as the API would take
+        report = decode.analyse(path, max_bytes=MAX_AUDIO_BYTES)
+    else:
+        report = decode.analyse(path, header_duration_s=facts.header_duration_s)
+    problems = list(facts.problems) + ([_partly_decoded()] if over_cap else [])
     if container not in (Container.MP3, Container.WAV) and not report.decodable:
         problems = [_not_decodable(container)]
     return Facts(
         codec=facts.codec or report.codec,
-        duration_s=report.decoded_duration_s if report.decodable else facts.duration_s,
+        duration_s=(
+            report.decoded_duration_s if report.decodable and not over_cap else facts.duration_s
+        ),
         header_duration_s=facts.header_duration_s,
         sample_rate=facts.sample_rate or report.sample_rate,
         channels=facts.channels or report.channels,
@@ -201,7 +208,23 @@ def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
         loudness_lufs=_finite(report.integrated_lufs),
         peak_dbfs=_finite(report.peak_dbfs),  # None for digital silence (level.silent says so)
         decoded=True,
-        problems=(*problems, *report.problems),
+        problems=(*problems, *_measured(report.problems, partial=over_cap)),
+    )
+
+
+def _measured(found: tuple[Problem, ...], *, partial: bool) -> tuple[Problem, ...]:
+    """A decode's problems; of a partial one, not the duration it could not see whole."""
+    if not partial:
+        return found
+    return tuple(p for p in found if p.id != "decode.duration_mismatch")
+
+
+def _partly_decoded() -> Problem:
+    return Problem(
+        "decode.partial",
+        Severity.INFO,
+        f"decoded the first {MAX_AUDIO_BYTES:,} bytes only: the file is over the API's cap,"
+        " which decides its verdict ('audioprep fix' decodes all of it to make it smaller)",
     )
 
 

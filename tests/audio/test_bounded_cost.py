@@ -70,3 +70,16 @@ def test_an_implausible_rate_is_unusable_without_a_decode(liars: dict[str, Path]
         assert [p.id for p in full.errors] == ["wav.sample_rate"]
         quick = inspect_file(liars[kind], options=InspectOptions(quick=True))
         assert quick.verdict is Verdict.UNUSABLE
+
+
+def test_a_file_over_the_cap_is_judged_without_decoding_all_of_it(tmp_path: Path) -> None:
+    """60 MB of real MP3 (an hour): only the first 5 MB are decoded, as the API would take."""
+    source = af.make_mp3(tmp_path, "s.mp3", seconds=30, rate=44100, channels=2, id3=False)
+    big = af.repeat_to_size(source, tmp_path / "hour.mp3", 60_000_000)
+    started = time.monotonic()
+    found = inspect_file(big)
+    elapsed = time.monotonic() - started
+    assert found.decoded and found.verdict is Verdict.FIXABLE
+    ids = {p.id for p in found.problems}
+    assert {"api.too_large", "decode.partial"} <= ids and "decode.duration_mismatch" not in ids
+    assert elapsed < BUDGET_S, elapsed  # a whole decode of the hour takes several seconds
