@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 
 def test_inspection_of_mutated_files_never_raises(seeds: list[bytes], tmp_path: Path) -> None:
+    """...and costs what the bytes cost: at most 2 s each (memory: test_bounded_cost.py)."""
     rng = random.Random(3)
     for index in range(EXAMPLES // 3):
         data = rng.choice(seeds)
@@ -199,8 +201,10 @@ def test_inspection_of_mutated_files_never_raises(seeds: list[bytes], tmp_path: 
             data = _mutations(data, rng)
         path = tmp_path / f"m{index}.{rng.choice(['mp3', 'wav'])}"
         path.write_bytes(data)
+        started = time.monotonic()
         quick = inspect_file(path, options=InspectOptions(quick=True))
         full = inspect_file(path) if index % 2 == 0 else quick
+        assert time.monotonic() - started < 2.0, path.name
         for item in (quick, full):
             assert isinstance(item.verdict, Verdict)
             _strict(jsonio.dumps(item.to_dict()))

@@ -146,12 +146,12 @@ def _unreadable(detail: str) -> Problem:
 
 
 def _mp3_facts(path: Path) -> Facts:
-    scan = mp3scan.scan_mp3(path)
+    scan = mp3scan.scan_mp3(path, max_bytes=MAX_AUDIO_BYTES)  # over the cap, walk that far
     meta = _metadata(path)
     mode = scan.bitrate_mode.value if scan.bitrate_mode else None
     return Facts(
         codec="mp3",
-        duration_s=scan.duration if scan.frames else None,
+        duration_s=_mp3_duration(path, scan, meta),
         header_duration_s=meta.length,
         sample_rate=scan.sample_rate,
         channels=scan.channels,
@@ -161,6 +161,13 @@ def _mp3_facts(path: Path) -> Facts:
         picture_bytes=scan.picture_bytes,
         problems=_joined(scan.problems, meta.problem),
     )
+
+
+def _mp3_duration(path: Path, scan: mp3scan.Mp3Scan, meta: _Meta) -> float | None:
+    """The frames' duration; over the cap only the first part was walked, so the header's."""
+    if path.stat().st_size > MAX_AUDIO_BYTES and meta.length:
+        return meta.length
+    return scan.duration if scan.frames else None
 
 
 def _wav_facts(path: Path) -> Facts:

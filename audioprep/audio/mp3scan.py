@@ -467,11 +467,25 @@ def _foreign(head: bytes) -> Container | None:
     return None if found is None or found in _NOT_FOREIGN else found
 
 
-def scan_mp3(path: str | os.PathLike[str]) -> Mp3Scan:
+#: What a walk cut at ``max_bytes`` would report about the part it did not walk.
+_TAIL_PROBLEMS = frozenset(
+    {
+        "mp3.truncated_frame",
+        "mp3.trailing_junk",
+        "mp3.xing_frames_mismatch",
+        "mp3.xing_bytes_mismatch",
+    }
+)
+
+
+def scan_mp3(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Mp3Scan:
     """Scan an MP3 file frame by frame and report what its headers hide.
 
     Args:
         path: the file to read; it is never modified.
+        max_bytes: walk frames only this far (tags at both ends are still read), so that the
+            cost of a file over a size cap stays bounded; what the walk could not see (a
+            truncated last frame, the Xing counts) is then not reported.
 
     Returns:
         The measured facts and the problems found (``problems`` is empty for a clean file).
@@ -486,10 +500,11 @@ def scan_mp3(path: str | os.PathLike[str]) -> Mp3Scan:
             empty = Mp3Scan(path=name, file_size=0)
             return _with_problems(empty)
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return _scan(mm, name, size)
+            limit = max_bytes if max_bytes is not None and size > max_bytes else None
+            return _scan(mm, name, size, limit)
 
 
-def _scan(mm: mmap.mmap, path: str, size: int) -> Mp3Scan:
+def _scan(mm: mmap.mmap, path: str, size: int, limit: int | None = None) -> Mp3Scan:
     tags = _read_tags(mm, size)
     scan = Mp3Scan(
         path=path,
@@ -501,11 +516,16 @@ def _scan(mm: mmap.mmap, path: str, size: int) -> Mp3Scan:
         apev2_size=tags.apev2_size,
         foreign_format=_foreign(mm[:SNIFF_BYTES]),
     )
-    first = _find_sync(mm, tags.start, tags.end)
+    end = tags.end if limit is None else min(tags.end, limit)
+    first = _find_sync(mm, tags.start, end)
     if first is not None:
-        scan = _scan_stream(mm, scan, first, tags.end)
+        scan = _scan_stream(mm, scan, first, end)
     log.debug("scanned %s: %d frames, %.3f s", path, scan.frames, scan.duration)
-    return _with_problems(scan)
+    found = _with_problems(scan)
+    if limit is None:
+        return found
+    kept = tuple(p for p in found.problems if p.id not in _TAIL_PROBLEMS)
+    return replace(found, problems=kept)
 
 
 def _scan_stream(mm: mmap.mmap, scan: Mp3Scan, first: int, end: int) -> Mp3Scan:

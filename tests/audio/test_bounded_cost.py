@@ -39,11 +39,30 @@ def liars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     zeros = d / "zeros.mp3"
     with zeros.open("wb") as fh:
         fh.truncate(1 << 30)  # sparse: a gigabyte that costs no disk
-    return {"1 Hz": _rate(adpcm, 1), "536 MHz": _rate(huge, 536_000_000), "1 GB": zeros}
+    headed = d / "headed.mp3"  # real MP3 frames, then a gigabyte of zeros
+    with headed.open("wb") as fh:
+        fh.write(af.make_mp3(d, "head.mp3", seconds=5).read_bytes())
+        fh.truncate(1 << 30)
+    return {
+        "1 Hz": _rate(adpcm, 1),
+        "536 MHz": _rate(huge, 536_000_000),
+        "1 GB": zeros,
+        "1 GB after MP3": headed,
+    }
 
 
-@pytest.mark.parametrize("kind", ["1 Hz", "536 MHz", "1 GB"])
-@pytest.mark.parametrize("command", ["inspect", "fix"])
+@pytest.mark.parametrize(
+    ("kind", "command"),
+    [
+        *(
+            (kind, command)
+            for kind in ("1 Hz", "536 MHz", "1 GB")
+            for command in ("inspect", "fix")
+        ),
+        # Inspected only: a fix must convert all the audio a gigabyte may hold.
+        ("1 GB after MP3", "inspect"),
+    ],
+)
 def test_a_lying_header_costs_what_the_bytes_cost(
     liars: dict[str, Path], tmp_path: Path, kind: str, command: str
 ) -> None:
