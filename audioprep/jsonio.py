@@ -77,7 +77,7 @@ def dumps(
 def _outgoing(value: Any, big: dict[str, str], nonce: str) -> Any:
     """``value`` with every string valid UTF-8 and every huge integer a placeholder."""
     if isinstance(value, str):
-        return value if value.isascii() else _valid_text(value)
+        return value if value.isascii() else valid_text(value)
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int) and value.bit_length() < 3 * LONG_DIGITS:
@@ -99,8 +99,9 @@ def _outgoing(value: Any, big: dict[str, str], nonce: str) -> Any:
     return value  # json.dumps says what it cannot encode
 
 
-def _valid_text(text: str) -> str:
-    """``text``, with a lone surrogate (a file name's undecodable byte) shown as U+FFFD."""
+def valid_text(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (a file name's undecodable byte) becomes
+    U+FFFD. What JSON and SQLite are given."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

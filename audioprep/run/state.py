@@ -208,7 +208,7 @@ class RunState:
                 " content_sha256 = COALESCE(excluded.content_sha256, content_sha256),"
                 " output = COALESCE(excluded.output, output),"
                 " status = COALESCE(excluded.status, status), updated_at = excluded.updated_at",
-                [(source_id, _storable(shown), *rest, now) for source_id, shown, *rest in rows],
+                [(key, jsonio.valid_text(shown), *rest, now) for key, shown, *rest in rows],
             )
 
     def item_output(self, source_id: str) -> str | None:
@@ -227,11 +227,6 @@ class RunState:
             ).fetchall()
         keys = ("source_id", "source", "content_sha256", "output", "status")
         return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
-def _storable(text: str) -> str:
-    """``text`` as SQLite takes it: a file name's undecodable bytes shown as U+FFFD."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _check_version(conn: sqlite3.Connection) -> None:
