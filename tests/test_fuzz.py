@@ -15,6 +15,8 @@ import json
 import os
 import random
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,15 +194,22 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     return [p.read_bytes() for p in [*made, SAMPLES / "welcome.mp3", SAMPLES / "opening_hours.wav"]]
 
 
-def test_inspection_of_mutated_files_never_raises(seeds: list[bytes], tmp_path: Path) -> None:
-    """...and costs what the bytes cost: at most 2 s each (memory: test_bounded_cost.py)."""
+def _mutants(seeds: list[bytes], folder: Path) -> Iterator[Path]:
+    """The seeded mutants the inspection tests read, written to ``folder`` one by one."""
     rng = random.Random(3)
+    folder.mkdir(exist_ok=True)
     for index in range(EXAMPLES // 3):
         data = rng.choice(seeds)
         for _ in range(rng.randint(1, 3)):
             data = _mutations(data, rng)
-        path = tmp_path / f"m{index}.{rng.choice(['mp3', 'wav'])}"
+        path = folder / f"m{index}.{rng.choice(['mp3', 'wav'])}"
         path.write_bytes(data)
+        yield path
+
+
+def test_inspection_of_mutated_files_never_raises(seeds: list[bytes], tmp_path: Path) -> None:
+    """...and costs what the bytes cost: at most 2 s each (memory: the test below)."""
+    for index, path in enumerate(_mutants(seeds, tmp_path)):
         started = time.monotonic()
         quick = inspect_file(path, options=InspectOptions(quick=True))
         full = inspect_file(path) if index % 2 == 0 else quick
@@ -210,6 +219,30 @@ def test_inspection_of_mutated_files_never_raises(seeds: list[bytes], tmp_path: 
             _strict(jsonio.dumps(item.to_dict()))
         if quick.verdict is Verdict.OK:  # quick mode never passes what cannot be opened
             assert full.verdict is not Verdict.UNUSABLE, (path.name, full.errors)
+
+
+def _peak_mb(*args: str) -> float:
+    """Peak RSS of ``audioprep ARGS`` and every ffmpeg it ran (``wait4``: the largest of
+    the process and the children it reaped), in MB."""
+    proc = subprocess.Popen([sys.executable, "-m", "audioprep", *args], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode in (0, 1), (args, proc.returncode)  # findings, never a crash
+    return usage.ru_maxrss / 1024
+
+
+def test_mutated_files_cost_at_most_150_mb(seeds: list[bytes], tmp_path: Path) -> None:
+    """The memory bound of [3/5] over every mutant, ffmpeg children included: one process
+    inspects them all (full and quick) and fixes a third of them, each at most 150 MB."""
+    folder = tmp_path / "mutants"
+    paths = list(_mutants(seeds, folder))
+    some = [str(p) for p in paths[::3]]
+    peaks = {
+        "inspect": _peak_mb("inspect", str(folder), "--jobs", "1", "--json"),
+        "inspect --quick": _peak_mb("inspect", str(folder), "--quick", "--json"),
+        "fix": _peak_mb("fix", *some, "-o", str(tmp_path / "out"), "--jobs", "1", "--json"),
+    }
+    assert max(peaks.values()) < 150, peaks
 
 
 def test_fix_of_mutated_files_never_raises(seeds: list[bytes], tmp_path: Path) -> None:

@@ -9,12 +9,18 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from audioprep.send.postbacks import PostbackOptions, PostbackServer
 from tests.conftest import Cli
-from tests.support.sandbox_fixtures import running, trigger
+from tests.support.sandbox_fixtures import TOKEN, running, trigger
+
+if TYPE_CHECKING:
+    from tests.support.s3_fixtures import S3
+
+pytest_plugins = ("tests.support.s3_fixtures",)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SECRET = "s3cr3t-callback-token"
@@ -61,3 +67,40 @@ def test_state_journal_and_stores_are_private(run_cli: Cli, tmp_path: Path) -> N
     names = {p.name for p in databases}
     assert {"out.state.sqlite3", "journal.sqlite3", "postbacks.sqlite3"} <= names
     assert {p.name: _mode(p) for p in databases} == {p.name: 0o600 for p in databases}
+
+
+def test_no_presigned_signature_in_any_output_or_log(
+    run_cli: Cli,
+    s3: S3,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real presigned URL (moto) goes through ``run -vv`` to a sandbox that fetches it: the
+    signature is in the journal (0600, it is what was sent) and nowhere a person reads."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("AUDIOPREP_API_TOKEN", TOKEN)
+    report = tmp_path / "report.json"
+    with running() as sandbox:
+        result = run_cli(
+            "-vv", "run", str(SAMPLES / "welcome.mp3"), "-o", str(tmp_path / "out"),
+            "--bucket", s3.bucket, "--endpoint-url", s3.endpoint, "--public-mode", "presign",
+            "--submit", "--to", "35699000002", "--api-url", sandbox.url,
+            "--journal", str(tmp_path / "journal.sqlite3"), "--report", "json",
+            "--report-file", str(report),
+        )  # fmt: skip
+        logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("audioprep"))
+        texts = [result.stdout, result.stderr, logged, report.read_text("utf-8")]
+        texts += [run_cli("status", "--job-id", _job_id(report), "--journal",
+                          str(tmp_path / "journal.sqlite3"), "--json").stdout]  # fmt: skip
+    journal = (tmp_path / "journal.sqlite3").read_bytes()
+    assert b"X-Amz-Signature=" in journal  # the URL really was presigned
+    signature = journal.split(b"X-Amz-Signature=")[1][:64].decode()
+    for text in texts:
+        assert signature not in text and "X-Amz-Credential" not in text
+    assert "welcome" in result.stderr and "welcome" in logged  # the logs did speak of it
+
+
+def _job_id(report: Path) -> str:
+    items = json.loads(report.read_text("utf-8"))["items"]
+    return str(items[0]["job_ids"][0])

@@ -223,11 +223,17 @@ def analysis_args(
     with ``max_bytes``, only that many bytes from the start are read (ffmpeg's ``subfile:``).
     ``-progress`` (the fallback duration) goes to stdout.
     """
-    where = os.path.abspath(os.fspath(path))
-    source = f"subfile,,start,0,end,{max_bytes},,:{where}" if max_bytes else f"file:{where}"
+    source = input_url(path, end=max_bytes)
     graph = analysis_filter(options)
     output = ["-map", f"[{ANALYSIS_PAD}]", "-f", "null", "-", "-progress", "pipe:1"]
     return [*LOG_ARGS, "-i", source, "-filter_complex", graph, *output]
+
+
+def input_url(path: str | os.PathLike[str], *, end: int | None = None) -> str:
+    """``path`` as ffmpeg's ``file:`` URL (so ``concat:a|b`` is never a protocol), or with
+    ``end`` its first ``end`` bytes only (``subfile:``)."""
+    where = os.path.abspath(os.fspath(path))
+    return f"subfile,,start,0,end,{end},,:{where}" if end else f"file:{where}"
 
 
 def timeout_for(size_bytes: int, options: AnalyseOptions = AnalyseOptions()) -> float:

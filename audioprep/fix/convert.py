@@ -20,8 +20,10 @@ import re
 import threading
 from dataclasses import dataclass
 
+from audioprep import api
 from audioprep.audio import decode, ffmpeg
 from audioprep.audio.decode import AnalyseOptions, DecodeReport
+from audioprep.audio.mp3scan import scan_mp3
 from audioprep.audio.sniff import Container, sniff_file
 from audioprep.audio.wavscan import scan_wav
 
@@ -35,6 +37,9 @@ CONCEAL_ARGS: tuple[str, ...] = ("-err_detect", "ignore_err", "-fflags", "+disca
 #: last packet of a WAV whose header gives no size (a streaming recorder's) as corrupt, and
 #: discarding it cut 32 ms (ffmpeg 9) to 160 ms (ffmpeg 5.1) off the end of the prompt.
 PCM_CONCEAL_ARGS: tuple[str, ...] = ("-err_detect", "ignore_err")
+#: Bytes read past the last whole MP3 frame of a source cut short by :func:`audio_end`: a
+#: truncated last frame and a resync's worth of damage are still decoded.
+TAIL_MARGIN = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +166,16 @@ def remux(src: str | os.PathLike[str], dst: str | os.PathLike[str], container: s
 
     Returns ``None`` on success, else ffmpeg's last error line.
     """
-    args = ["-v", "error", "-y", *_conceal_args(src), "-i", _file(src), "-map", "0:a:0"]
+    args = [
+        "-v",
+        "error",
+        "-y",
+        *_conceal_args(src),
+        "-i",
+        decode.input_url(src, end=audio_end(src)),
+        "-map",
+        "0:a:0",
+    ]
     args += ["-c:a", "copy", *_clean_args()]
     if container == "mp3":
         args += ["-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0"]
@@ -179,7 +193,23 @@ def _input_args(src: str | os.PathLike[str], raw: RawInput | None) -> list[str]:
         layout = "mono" if raw.channels == 1 else "stereo"
         fmt = ["-f", "s16le", "-ar", str(raw.sample_rate), "-ch_layout", layout]
         return [*fmt, "-i", _file(src)]
-    return [*_conceal_args(src), "-i", _file(src)]
+    return [*_conceal_args(src), "-i", decode.input_url(src, end=audio_end(src))]
+
+
+def audio_end(src: str | os.PathLike[str]) -> int | None:
+    """Where to stop reading an MP3 over the API's cap whose frames end within its first
+    5 MB (and :data:`TAIL_MARGIN`): what follows is not audio, and ffmpeg's demuxer held
+    2.1 GB of memory for 10 s searching 1 GB of zeros for a frame. ``None``: read it all."""
+    if os.path.getsize(src) <= api.MAX_AUDIO_BYTES or sniff_file(src) is not Container.MP3:
+        return None
+    scan = scan_mp3(src, max_bytes=api.MAX_AUDIO_BYTES)
+    if scan.first_frame_offset is None:
+        return None
+    end = scan.first_frame_offset + scan.stream_bytes + TAIL_MARGIN
+    if end >= api.MAX_AUDIO_BYTES:
+        return None  # the frames run on past what was walked: a long MP3, decoded whole
+    log.debug("%s: decoding its first %d bytes; the rest is not MP3 frames", src, end)
+    return end
 
 
 def _conceal_args(src: str | os.PathLike[str]) -> tuple[str, ...]:

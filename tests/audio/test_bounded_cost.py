@@ -54,13 +54,9 @@ def liars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize(
     ("kind", "command"),
     [
-        *(
-            (kind, command)
-            for kind in ("1 Hz", "536 MHz", "1 GB")
-            for command in ("inspect", "fix")
-        ),
-        # Inspected only: a fix must convert all the audio a gigabyte may hold.
-        ("1 GB after MP3", "inspect"),
+        (kind, command)
+        for kind in ("1 Hz", "536 MHz", "1 GB", "1 GB after MP3")
+        for command in ("inspect", "fix")
     ],
 )
 def test_a_lying_header_costs_what_the_bytes_cost(
@@ -79,6 +75,8 @@ def test_a_lying_header_costs_what_the_bytes_cost(
     )
     elapsed = time.monotonic() - started
     peak_mb = int(proc.stdout.strip().splitlines()[-1]) / 1024
+    if kind == "1 GB after MP3" and command == "fix":  # the 5 s of frames are the prompt
+        assert (tmp_path / "out" / "headed.mp3").stat().st_size < 100_000
     assert elapsed < BUDGET_S and peak_mb < BUDGET_MB, (kind, command, elapsed, peak_mb)
 
 
