@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from audioprep.audio.inspect import (
         Inspection,
         InspectOptions,
+        Snapshot,
         Verdict,
         expand_targets,
         inspect_file,
@@ -49,6 +50,7 @@ __all__ = [
     "Ffmpeg",
     "InspectOptions",
     "Inspection",
+    "Snapshot",
     "Verdict",
     "analyse",
     "expand_targets",

@@ -735,7 +735,7 @@ def _very_low(report: DecodeReport, options: AnalyseOptions) -> Problem | None:
     if value < levels.TARGET_LUFS - levels.MAX_GAIN_DB:
         return Problem(
             "level.very_low",
-            Severity.WARNING,
+            Severity.ERROR,
             f"nearly silent ({level}, peak {_db(report.peak_dbfs)} dBFS): callers will hear"
             " at most faint noise, and raising it that far makes the noise loud (fix:"
             f" re-record it; 'audioprep fix' adds at most {levels.MAX_GAIN_DB:g} dB)",
@@ -780,7 +780,8 @@ def _edge_silences(report: DecodeReport, options: AnalyseOptions) -> list[Proble
                 f"level.{where}_silence",
                 Severity.WARNING,
                 f"{seconds:.1f} s of {where} silence (below {options.silence_threshold_dbfs:g}"
-                " dBFS): the caller hears dead air",
+                " dBFS): the caller hears dead air (fix: 'audioprep fix' trims it)",
+                fixable=True,
             )
         )
     return found

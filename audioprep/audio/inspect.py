@@ -62,6 +62,9 @@ AUDIO_LOOKING = frozenset(
     ]
 )
 
+#: Longer than this (seconds) is "unusually long for a prompt" unless the caller says otherwise.
+LONG_PROMPT_S = 300.0
+
 #: Problems that leave nothing to salvage, whatever else is true.
 UNUSABLE_IDS = frozenset(
     {"file.empty", "format.not_audio", "mp3.no_frames", "decode.open_failed", "level.silent"}
@@ -82,6 +85,8 @@ class InspectOptions:
 
     quick: bool = False
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: A prompt longer than this (seconds) gets the ``duration.long`` warning.
+    max_duration_s: float = LONG_PROMPT_S
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +147,53 @@ class Inspection:
             "decoded": self.decoded,
             "problems": [p.to_dict() for p in self.problems],
         }
+
+    def snapshot(self) -> Snapshot:
+        """The facts a person compares before and after a fix."""
+        return Snapshot(
+            format=self.format,
+            duration_s=self.duration_s,
+            loudness_lufs=self.loudness_lufs,
+            peak_dbfs=self.peak_dbfs,
+            sample_rate=self.sample_rate,
+            channels=self.channels,
+            size_bytes=self.size_bytes,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """One file as a person compares it before → after a fix (``None``: not measured)."""
+
+    format: str | None = None
+    duration_s: float | None = None
+    loudness_lufs: float | None = None
+    peak_dbfs: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    size_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``before``/``after`` objects of the fix and run reports."""
+        return {
+            "duration_s": _round(self.duration_s),
+            "loudness_lufs": _round(self.loudness_lufs, 1),
+            "peak_dbfs": _round(self.peak_dbfs, 1),
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "format": self.format,
+            "size_bytes": self.size_bytes,
+        }
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any]) -> Snapshot:
+        """A snapshot read back from :meth:`to_dict` (the run state)."""
+        given: dict[str, Any] = {k: found[k] for k in _SNAPSHOT_KEYS if found.get(k) is not None}
+        return cls(**given)
+
+
+_SNAPSHOT_KEYS = ("format", "duration_s", "loudness_lufs", "peak_dbfs", "sample_rate",
+                  "channels", "size_bytes")  # fmt: skip
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -242,7 +294,18 @@ def inspect_file(
         problems.append(Problem("file.empty", Severity.ERROR, "the file is empty (0 bytes)"))
         return _finish(replace(base, format=container.value), problems)
     facts = examine(path, container, quick=options.quick)
+    problems += _length(facts.duration_s, options.max_duration_s)
     return _finish(_with_facts(base, container, facts), (*problems, *facts.problems))
+
+
+def _length(duration_s: float | None, limit_s: float) -> list[Problem]:
+    if duration_s is None or duration_s <= limit_s:
+        return []
+    message = (
+        f"{duration_s / 60:.1f} minutes long (over {limit_s:g} s): unusually long for a prompt;"
+        " callers hang up, and every call is billed for it (fix: shorten the recording)"
+    )
+    return [Problem("duration.long", Severity.WARNING, message)]
 
 
 def _unreadable(path: Path, why: str) -> Inspection:

@@ -224,8 +224,14 @@ CASES: dict[str, Case] = {
         ids=("level.silent",),
     ),
     "very quiet": Case(
-        lambda d: _speechy(d, "quiet.mp3", "sine=f=440:r=16000,volume=-45dB"),
+        lambda d: _speechy(d, "quiet.mp3", "sine=f=440:r=16000,volume=-25dB"),
         Verdict.OK,
+        None,
+        ids=("level.very_low",),
+    ),
+    "too quiet to normalise": Case(
+        lambda d: _speechy(d, "hiss.mp3", "sine=f=440:r=16000,volume=-45dB"),
+        Verdict.UNUSABLE,
         None,
         ids=("level.very_low",),
     ),
