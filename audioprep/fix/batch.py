@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from audioprep import api, tempfiles
@@ -139,10 +140,17 @@ def fix_source(
 
 
 def _repair(job: FixJob, path: Path, inspection: Inspection | None) -> FixResult:
-    """The strategy the profile calls for, after a structural look at the input."""
+    """The strategy the profile calls for, after a structural look at the input; the result
+    says what the source and the output are (``before`` → ``after``)."""
     found = inspection or inspect_file(
         path, options=InspectOptions(quick=True), display_name=job.source.name
     )
+    result = _strategy(job, path, found)
+    after = job.after if result.ok and not result.planned else None
+    return replace(result, before=job.before(found), after=after)
+
+
+def _strategy(job: FixJob, path: Path, found: Inspection) -> FixResult:
     if found.verdict is Verdict.UNUSABLE:
         return job.fail(unusable_reason(found))
     if job.profile.name is ProfileName.KEEP:
@@ -151,6 +159,7 @@ def _repair(job: FixJob, path: Path, inspection: Inspection | None) -> FixResult
         report = decode.analyse(
             path, header_duration_s=found.header_duration_s, options=job.analysis()
         )
+        job.measured = report
         if job.meets(report):
             return job.copy(path, found, report)
         regained = voice.regain(job, path, found, report)

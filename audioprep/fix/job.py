@@ -19,7 +19,14 @@ from typing import Any
 
 from audioprep.audio import decode
 from audioprep.audio.decode import AnalyseOptions, DecodeReport
-from audioprep.audio.inspect import UNUSABLE_IDS, Inspection, InspectOptions, Verdict, inspect_file
+from audioprep.audio.inspect import (
+    UNUSABLE_IDS,
+    Inspection,
+    InspectOptions,
+    Snapshot,
+    Verdict,
+    inspect_file,
+)
 from audioprep.fix import profiles
 from audioprep.fix.model import FixOptions, FixResult, Source, Status
 from audioprep.models import Severity
@@ -94,6 +101,9 @@ class FixJob:
         self.log = ActionLog()
         self.lost_s: float | None = None
         self.decoder_errors = 0
+        #: The source's own measurement (the first decode), and the output as inspected.
+        self.measured: DecodeReport | None = None
+        self.after: Snapshot | None = None
 
     # --- results ------------------------------------------------------------------------
 
@@ -190,6 +200,7 @@ class FixJob:
 
     def plan(self, quick: Inspection, report: DecodeReport) -> Plan | FixResult:
         """Trim, gain and bitrate from the conversion pass's measurement (or a failure)."""
+        self.measured = report
         if not report.decodable or report.silent:
             return self.fail(_decode_reason(report))
         self.decoder_errors = report.decoder_error_count
@@ -244,12 +255,7 @@ class FixJob:
         if end is not None and end <= start + rate // 10:
             return 0, None  # nothing but silence: judged as silent elsewhere
         if start or end is not None:
-            cut = (start + (samples - end if end is not None else 0)) / rate
-            self.log.add(
-                "trimmed",
-                f"trimmed {lead:.2f} s leading / {trail:.2f} s trailing silence to "
-                f"{pad:g} s pads ({cut:.2f} s cut)",
-            )
+            self.log.add("trimmed", _trim_words(start / rate, (samples - (end or samples)) / rate))
         return start, end
 
     def _too_quiet(self, report: DecodeReport, gain: float) -> str:
@@ -315,6 +321,12 @@ class FixJob:
             )
             report = replace(report, problems=decode.derive_problems(report, self.analysis()))
         problems += [p for p in report.problems if p.severity is Severity.ERROR]
+        self.after = replace(
+            quick.snapshot(),
+            duration_s=report.decoded_duration_s or quick.duration_s,
+            loudness_lufs=report.integrated_lufs,
+            peak_dbfs=report.peak_dbfs,
+        )
         shape = profiles.shape_problem(tmp, quick, self.profile)
         if not problems and shape is None:
             return Verdict.OK, ""
@@ -322,12 +334,31 @@ class FixJob:
         reason = shape or f"{problems[0].id}: {problems[0].message}"
         return (Verdict.UNUSABLE if unusable else Verdict.FIXABLE), reason
 
+    def before(self, found: Inspection) -> Snapshot:
+        """The source as inspected, with the levels its decode measured (when it had one)."""
+        shown, report = found.snapshot(), self.measured
+        if report is None:
+            return shown
+        return replace(
+            shown,
+            duration_s=report.decoded_duration_s or shown.duration_s,
+            loudness_lufs=report.integrated_lufs,
+            peak_dbfs=report.peak_dbfs,
+        )
+
     def tmp_path(self, tag: str) -> Path:
         return self.work / f"{tag}.{self.output.name}"
 
     def rename_note(self) -> None:
         if self.output.name != self.source.name:
             self.log.add("renamed", f"renamed {self.source.name!r} to {self.output.name!r}")
+
+
+def _trim_words(lead_cut: float, trail_cut: float) -> str:
+    """``trimmed 4.8 s of leading silence`` (and/or trailing): what was cut, in words."""
+    parts = [f"{cut:.1f} s of {where}" for cut, where in ((lead_cut, "leading"),
+             (trail_cut, "trailing")) if cut >= 0.05]  # fmt: skip
+    return f"trimmed {' and '.join(parts) or 'under 0.1 s of'} silence"
 
 
 def _decode_reason(report: DecodeReport) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from audioprep import api
 from audioprep.audio import levels
+from audioprep.audio.inspect import Snapshot
 from audioprep.errors import UsageError
 from audioprep.fix import profiles
 from audioprep.models import DEFAULT_PROFILE
@@ -90,6 +91,8 @@ class FixResult:
     loudness_lufs: float | None = None
     gain_db: float | None = None
     bitrate_kbps: int | None = None
+    before: Snapshot | None = None
+    after: Snapshot | None = None
 
     @property
     def ok(self) -> bool:
@@ -114,6 +117,8 @@ class FixResult:
             "loudness_lufs": _round(self.loudness_lufs, 1),
             "gain_db": _round(self.gain_db, 2),
             "bitrate_kbps": self.bitrate_kbps,
+            "before": self.before.to_dict() if self.before else None,
+            "after": self.after.to_dict() if self.after else None,
         }
 
 

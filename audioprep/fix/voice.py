@@ -123,11 +123,12 @@ def _note_conversion(job: FixJob, quick: Inspection, report: DecodeReport, plan:
         job.log.add("reencoded", f"re-encoded {what} as {profile.description}")
     channels = quick.channels or report.channels or 1
     if channels > 1:
-        job.log.add("downmixed", f"downmixed {channels} channels to mono")
+        job.log.add("downmixed", f"downmixed to mono ({channels} channels)")
     src_rate = quick.sample_rate or report.sample_rate
     if src_rate and src_rate != profile.sample_rate:
         engine = "soxr" if convert.capabilities().soxr else "swr"
-        job.log.add("resampled", f"resampled {src_rate} Hz to {profile.sample_rate} Hz ({engine})")
+        rates = f"{_khz(src_rate)} → {_khz(profile.sample_rate or src_rate)} kHz"
+        job.log.add("resampled", f"resampled {rates} ({engine})")
     if quick.tags:
         job.log.add("stripped_tags", f"dropped tags: {', '.join(sorted(quick.tags))}")
     if quick.picture_bytes:
@@ -157,10 +158,18 @@ def _note_gain(job: FixJob, report: DecodeReport, gain: float, how: str) -> None
     lufs = report.integrated_lufs
     if lufs is None:
         return
-    job.log.add(
-        "normalised",
-        f"loudness {lufs:.1f} -> {lufs + gain:.1f} LUFS ({gain:+.1f} dB, {how})",
-    )
+    job.log.add("normalised", _normalised(gain, lufs + gain, f"from {lufs:.1f} LUFS; {how}"))
+
+
+def _normalised(gain: float, reached: float | None, how: str) -> str:
+    """``normalised +37.4 dB to -19.0 LUFS (from -56.4 LUFS; ...)``."""
+    to = f"{reached:.1f} LUFS" if reached is not None else "the target"
+    return f"normalised {gain:+.1f} dB to {to} ({how})"
+
+
+def _khz(rate: int) -> str:
+    """44100 -> ``44.1``, 16000 -> ``16``."""
+    return f"{rate / 1000:g}"
 
 
 def _shift(value: float | None, db: float) -> float | None:
@@ -312,12 +321,8 @@ def _note_edit(job: FixJob, plan: Plan, edit: Edit, measured: DecodeReport) -> N
     """Report a second pass: the gain it applied and the loudness it reached."""
     before, after = plan.report.integrated_lufs, measured.integrated_lufs
     if abs(edit.gain_db) >= 0.05 and before is not None:
-        reached = f"{after:.1f}" if after is not None else "?"
-        job.log.add(
-            "normalised",
-            f"loudness {before:.1f} -> {reached} LUFS ({edit.gain_db:+.1f} dB, re-encoded"
-            " with the exact gain)",
-        )
+        how = f"from {before:.1f} LUFS; re-encoded with the exact gain"
+        job.log.add("normalised", _normalised(edit.gain_db, after, how))
     if edit.limit_dbfs is not None:
         job.log.add("limited", f"peaks limited to {edit.limit_dbfs:.1f} dBFS (alimiter)")
     target = job.options.target_lufs
