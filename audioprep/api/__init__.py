@@ -57,6 +57,7 @@ from audioprep.api.request import (
     OUTER_KEYS,
     TTS_KEYS,
     Answer,
+    destination_code,
     validate_request,
 )
 from audioprep.api.wire import (
@@ -107,6 +108,7 @@ __all__ = [
     "check_callback_body",
     "check_file_name",
     "describe",
+    "destination_code",
     "error_body",
     "http_error_body",
     "http_status",

@@ -198,9 +198,28 @@ def _check_account(numbers: list[str], limits: AccountLimits) -> None:
     if limits.account_type is AccountType.TEST:
         if len(numbers) > limits.per_job:
             raise _Reject(Code.TEST_ONE_DESTINATION)
-        personal = sanitise_number(limits.personal_number or "") or ""
-        if numbers[0] != personal:
+        if not _callable(numbers[0], limits):
             raise _Reject(Code.TEST_PERSONAL_NUMBER, personal_number=limits.personal_number or "")
+
+
+def _callable(digits: str, limits: AccountLimits) -> bool:
+    """Whether the account may call ``digits`` (a TEST account: only its personal number)."""
+    if limits.account_type is not AccountType.TEST:
+        return True
+    return digits == (sanitise_number(limits.personal_number or "") or "")
+
+
+def destination_code(number: object, limits: AccountLimits = AccountLimits()) -> Code | None:
+    """What the API would say about ``number`` as a destination of this account: ``None``
+    when it takes it; -87 for something that is not a phone number (the API drops it, and
+    with no other destination refuses the job), -85 for the wrong length, -123 for a number
+    a TEST account may not call."""
+    digits = sanitise_number(number)
+    if digits is None:
+        return Code.NO_VALID_DESTINATIONS
+    if not number_length_ok(digits):
+        return Code.DESTINATION_LENGTH
+    return None if _callable(digits, limits) else Code.TEST_PERSONAL_NUMBER
 
 
 def _check_fields(request: Mapping[str, Any], content: Mapping[str, Any]) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Iterable
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
@@ -98,7 +101,32 @@ def json_option(what: str) -> Decorator:
 quick_option = click.option(
     "--quick", is_flag=True, help="Headers and structure only; no decoding."
 )
-strict_option = click.option("--strict", is_flag=True, help="Warnings also fail (exit 1).")
+
+
+def strict_option(what: str = "Warnings also fail (exit 1).") -> Decorator:
+    """``--strict``: warnings count as failures (``what`` says which)."""
+    return click.option("--strict", is_flag=True, help=what)
+
+
+detail_option = click.option(
+    "-v",
+    "--verbose",
+    "detail",
+    count=True,
+    help="Text output: every problem, every action and before -> after of each item.",
+)
+
+
+def text_width(environ: Mapping[str, str] | None = None) -> int | None:
+    """Columns the text output may use: ``COLUMNS`` when set, else the terminal's when
+    stdout is one, else no limit (a pipe or a file keeps whole lines)."""
+    env = os.environ if environ is None else environ
+    given = env.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def jobs_option(what: str) -> Decorator:

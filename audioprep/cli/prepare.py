@@ -57,7 +57,7 @@ def validate_cmd(
 @click.argument("targets", nargs=-1, required=True)
 @opt.json_option("a JSON list")
 @opt.quick_option
-@opt.strict_option
+@opt.strict_option()
 @opt.jobs_option("Files decoded")
 @handles_errors
 def inspect_cmd(
@@ -144,7 +144,7 @@ def fix_cmd(
     to_file="Write the report to this file (atomically); stdout then gets the default format.",
 )
 @opt.quick_option
-@opt.strict_option
+@opt.strict_option()
 @handles_errors
 def lint_cmd(
     paths: tuple[str, ...],

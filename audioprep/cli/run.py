@@ -21,6 +21,22 @@ from audioprep.run.model import ExecutorName, ReportFormat
 )
 @opt.profile_option
 @click.option("--no-fix", is_flag=True, help="Fail items that need fixing instead of fixing.")
+@click.option(
+    "--no-fix-warnings",
+    is_flag=True,
+    help="Fix only items whose verdict is fixable; host items with warnings as they are.",
+)
+@opt.strict_option(
+    "Fail, before upload, items left with warnings no fix repairs (clipping, length)."
+)
+@click.option(
+    "--max-duration",
+    "max_duration_s",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Warn about prompts longer than this (with --strict: fail them).",
+    **opt.from_library("audioprep.run.pipeline:RunOptions.max_duration_s"),
+)
 @opt.s3_options
 @click.option("--submit", is_flag=True, help="Send the calls (to --to/--to-file/--manifest).")
 @opt.destination_options
@@ -48,6 +64,7 @@ from audioprep.run.model import ExecutorName, ReportFormat
 @opt.report_options(default=ReportFormat.TEXT, to_file="Write the report here.")
 @opt.dry_run_option("Check, inspect and plan fixes; write nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@opt.detail_option
 @handles_errors
 def run_cmd(
     sources: tuple[str, ...],
@@ -55,6 +72,9 @@ def run_cmd(
     outdir: str,
     profile: str | None,
     no_fix: bool,
+    no_fix_warnings: bool,
+    strict: bool,
+    max_duration_s: float,
     bucket: str | None,
     prefix: str | None,
     endpoint_url: str | None,
@@ -78,6 +98,7 @@ def run_cmd(
     report_file: str | None,
     dry_run: bool,
     quiet: bool,
+    detail: int,
 ) -> ExitCode:
     """Check, fetch, inspect, fix, host, verify and (with --submit) send audio prompts.
 
@@ -99,7 +120,9 @@ def run_cmd(
     )  # fmt: skip
     options = pipeline.RunOptions(
         outdir=outdir, state=state, manifest=manifest, profile=settings.profile,
-        allow_fix=not no_fix, bucket=bucket if sandbox else settings.bucket,
+        allow_fix=not no_fix, fix_warnings=not no_fix_warnings, strict=strict,
+        max_duration_s=max_duration_s, report_file=report_file,
+        bucket=bucket if sandbox else settings.bucket,
         prefix=settings.prefix, s3_endpoint=settings.s3_endpoint, region=settings.region,
         public_mode=public_mode, submit=submit, destinations=opt.destinations(numbers, to_file),
         callback_url=callback_url, api_url=settings.api_url, api_token=settings.api_token,
@@ -112,7 +135,10 @@ def run_cmd(
         report = pipeline.run_pipeline(list(sources), options, progress=progress)
     finally:
         progress.close()
-    text = reports.render(report, ReportFormat(report_format))
+    shown = reports.TextOptions(
+        width=None if report_file else opt.text_width(), verbose=bool(detail or current().verbose)
+    )
+    text = reports.render(report, ReportFormat(report_format), shown)
     if report_file:
         try:
             reports.write_report(report_file, text)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from audioprep.audio.inspect import Snapshot
 from audioprep.errors import ExitCode
 from audioprep.models import Problem
 
@@ -42,6 +43,7 @@ class ItemStatus(StrEnum):
 
     OK = "ok"  # ready as it was (and hosted / submitted if asked)
     FIXED = "fixed"  # repaired by fix, then everything asked for succeeded
+    REUSED = "reused"  # every stage's work was an earlier run's: nothing needed doing
     FAILED = "failed"  # some stage failed; ``failed_stage`` says which
 
 
@@ -144,6 +146,8 @@ class ItemReport:
     output: str | None = None
     output_verdict: str | None = None
     actions: tuple[str, ...] = ()
+    before: Snapshot | None = None
+    after: Snapshot | None = None
     url: str | None = None
     sha256: str | None = None
     job_ids: tuple[str, ...] = ()
@@ -166,6 +170,8 @@ class ItemReport:
             "output": self.output,
             "output_verdict": self.output_verdict,
             "actions": list(self.actions),
+            "before": self.before.to_dict() if self.before else None,
+            "after": self.after.to_dict() if self.after else None,
             "url": self.url,
             "sha256": self.sha256,
             "job_ids": list(self.job_ids),

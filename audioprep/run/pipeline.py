@@ -28,8 +28,9 @@ from pathlib import Path
 
 from audioprep import api, tempfiles
 from audioprep.audio import levels
+from audioprep.audio.inspect import LONG_PROMPT_S
 from audioprep.config import DEFAULT_API_URL, DEFAULT_PREFIX
-from audioprep.errors import ConfigError, ExitCode, UsageError
+from audioprep.errors import ConfigError, ExitCode, UsageError, storage_error
 from audioprep.fix.model import FixOptions
 from audioprep.hosting.clients import HostingTarget, Warmer, release, uploader_for
 from audioprep.hosting.keys import PublicMode
@@ -91,6 +92,9 @@ class RunOptions:
     normalise: bool = True
     max_gain_db: float = levels.MAX_GAIN_DB
     allow_fix: bool = True
+    fix_warnings: bool = True
+    strict: bool = False
+    max_duration_s: float = LONG_PROMPT_S
     bucket: str | None = None
     prefix: str = DEFAULT_PREFIX
     s3_endpoint: str | None = None
@@ -109,6 +113,8 @@ class RunOptions:
     scheduler: str | None = None
     dry_run: bool = False
     wait_for_calls_s: float = 30.0
+    #: Where the caller will write the report: proven writable before any work.
+    report_file: str | None = None
 
     @property
     def hosted(self) -> bool:
@@ -214,6 +220,7 @@ def run_pipeline(
         exclude=(paths.outdir, paths.work),
     )
     _check_destinations(items, options)
+    _prove_writable(paths, options)
     with ExitStack() as stack:
         context = _open(stack, options, paths, progress, len(items))
         runner = Runner(items, context, progress)
@@ -257,8 +264,17 @@ def _check_options(options: RunOptions) -> None:
 
 
 def _check_destinations(items: Sequence[PlannedItem], options: RunOptions) -> None:
+    """Every destination by the API's rules and the account's, every bad one at once."""
     if not options.submit:
         return
+    bad = _bad_destinations([*options.destinations, *(d for i in items for d in i.destinations)],
+                            options.limits)  # fmt: skip
+    if bad:
+        shown = "; ".join(bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise UsageError(
+            f"--submit: {len(bad)} destination(s) the API would refuse: {shown}",
+            hint="correct them in --to, --to-file or the manifest; nothing was fetched or sent",
+        )
     missing = [item.shown for item in items if not item.destinations]
     if missing:
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -267,6 +283,61 @@ def _check_destinations(items: Sequence[PlannedItem], options: RunOptions) -> No
             f"--submit: no destinations for {shown}",
             hint="give --to NUMBER (repeatable) or --to-file, or name them in --manifest",
         )
+
+
+_DESTINATION_WORDS = {
+    api.Code.NO_VALID_DESTINATIONS: "not a phone number",
+    api.Code.DESTINATION_LENGTH: (
+        f"a number has {api.NUMBER_MIN_DIGITS}-{api.NUMBER_MAX_DIGITS} digits"
+    ),
+    api.Code.TEST_PERSONAL_NUMBER: "a TEST account may call only its personal number",
+}
+
+
+def _bad_destinations(found: Sequence[Destination], limits: api.AccountLimits) -> list[str]:
+    """``'123': a number has 7-15 digits (-85)`` for each number the API would refuse."""
+    bad: dict[str, str] = {}
+    for dest in found:
+        code = api.destination_code(dest.number, limits)
+        if code is not None and dest.number not in bad:
+            bad[dest.number] = f"{dest.number!r}: {_DESTINATION_WORDS[code]} ({int(code)})"
+    return list(bad.values())
+
+
+def _prove_writable(paths: RunPaths, options: RunOptions) -> None:
+    """The output directory, the state file and the report file can be written, before any
+    work (a full disk or a read-only folder found after the calls were placed loses the
+    report)."""
+    places = [] if options.dry_run else [paths.outdir, paths.state.parent]
+    files = [] if options.dry_run else [paths.state]
+    if options.report_file:
+        report = Path(os.path.abspath(options.report_file))
+        places.append(report.parent)
+        files.append(report)
+    for place in places:
+        _probe_directory(place)
+    for path in files:
+        if path.is_dir():
+            raise UsageError(f"cannot write {path}: it is a directory", hint="name a file")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+
+
+def _probe_directory(place: Path) -> None:
+    """Prove a file can be made in ``place`` (when it is missing: in the nearest folder above
+    it that exists, where it would be created), leaving nothing behind."""
+    existing = place
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"cannot write in {place}: {existing} is not a directory")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=tempfiles.prefix("probe"), dir=existing):
+            pass
+    except OSError as exc:
+        found = storage_error(exc, "in", place)
+        reason = exc.strerror or str(exc)
+        raise found or UsageError(f"cannot write in {place}: {reason}") from exc
 
 
 def _executor(options: RunOptions) -> Executor:
@@ -436,6 +507,9 @@ class Runner:
             fix=fix,
             work_dir=str(self.context.work),
             allow_fix=o.allow_fix,
+            fix_warnings=o.fix_warnings,
+            strict=o.strict,
+            max_duration_s=o.max_duration_s,
             hosting=self.context.hosting,
             dry_run=o.dry_run,
         )
@@ -583,6 +657,8 @@ def build_item(item: PlannedItem, result: ItemResult | None) -> ItemReport:
         output=_relative(facts.output),
         output_verdict=facts.output_verdict,
         actions=facts.actions,
+        before=facts.before,
+        after=facts.after if status is not ItemStatus.FAILED else None,
         url=redact_url(facts.url) if facts.url else None,
         sha256=facts.hosted_sha256,
         job_ids=submitted.job_ids if submitted else (),
@@ -615,7 +691,23 @@ def _status(
         pending = next((s.stage for s in stages if s.detail.get("not_run")), Stage.CHECK)
         message = f"interrupted before {pending.value}; the next run continues from there"
         return ItemStatus.FAILED, pending, message
+    if _all_reused(stages):
+        return ItemStatus.REUSED, None, None
     return (ItemStatus.FIXED if facts.fixed else ItemStatus.OK), None, None
+
+
+#: The stages whose work a re-run takes from the state. Check, fetch and the proof of the
+#: hosted object are done every time (they are how a re-run knows the rest still holds), and
+#: the sandbox's store is new each run, so hosting does not decide ``reused`` either.
+_REUSABLE = frozenset({Stage.INSPECT, Stage.FIX, Stage.SUBMIT})
+
+
+def _all_reused(stages: list[StageOutcome]) -> bool:
+    """Whether every stage with work to do took it from an earlier run."""
+    kept = [
+        s.status for s in stages if s.stage in _REUSABLE and s.status is not StageStatus.SKIPPED
+    ]
+    return bool(kept) and all(status is StageStatus.REUSED for status in kept)
 
 
 def _relative(path: str | None) -> str | None:

@@ -30,6 +30,7 @@ from urllib.parse import quote
 from audioprep import jsonio, tempfiles
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import redact_url
+from audioprep.run import layout
 from audioprep.run.model import (
     CallResult,
     ItemReport,
@@ -42,10 +43,19 @@ from audioprep.run.model import (
 from audioprep.version import __version__
 
 
-def render(report: RunReport, fmt: ReportFormat) -> str:
+@dataclass(frozen=True, slots=True)
+class TextOptions:
+    """How the ``text`` format is laid out: ``width`` columns at most (None: no limit, as
+    for a file or a pipe); ``verbose`` adds every problem, action and before → after."""
+
+    width: int | None = None
+    verbose: bool = False
+
+
+def render(report: RunReport, fmt: ReportFormat, text: TextOptions = TextOptions()) -> str:
     """``report`` in format ``fmt``; the text always ends with one newline."""
     if fmt is ReportFormat.TEXT:
-        return render_text(report)
+        return render_text(report, text)
     if fmt is ReportFormat.JSON:
         return render_json(report)
     if fmt is ReportFormat.JUNIT:
@@ -155,8 +165,12 @@ def _posix(path: str) -> str:
 
 
 def summary_line(report: RunReport) -> str:
-    """``N item(s): a ok, b fixed, c failed`` plus dry-run / interrupted notes."""
-    parts = ", ".join(f"{n} {status}" for status, n in report.counts().items())
+    """``N item(s): a ok, b fixed, c reused, d failed`` (``lint``: no ``reused``) plus
+    dry-run / interrupted notes."""
+    counts = report.counts()
+    if report.command != "run":
+        counts.pop(ItemStatus.REUSED.value)  # lint keeps nothing from earlier runs
+    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
     notes = []
     if report.dry_run:
         notes.append("dry run")
@@ -201,28 +215,67 @@ def _findings(item: ItemReport) -> list[_Finding]:
 # text
 # --------------------------------------------------------------------------------------------
 
+#: Asides dropped from the actions in the DETAIL column (``-v`` shows them whole).
+_PARENTHESES = re.compile(r" \([^()]*\)")
 _HEADER = ("STATUS", "SOURCE", "VERDICT", "STAGE", "URL / OUTPUT", "DETAIL")
 _CAPS = (6, 48, 14, 8, 100)
 
 
-def render_text(report: RunReport) -> str:
-    """An aligned table, a summary line and, when any item placed calls, the calls."""
-    rows = [_HEADER, *(_text_row(item) for item in report.items)]
-    lines = _aligned(rows, _CAPS)
-    lines.append(summary_line(report))
+def render_text(report: RunReport, options: TextOptions = TextOptions()) -> str:
+    """An aligned table (fitting ``options.width``), a summary line and, when any item
+    placed calls, the calls; verbose, each item's before → after, actions and problems."""
+    width = options.width
+    header, *laid = _laid_out([_HEADER, *(_text_row(item) for item in report.items)], width)
+    lines = list(header)
+    for item, row_lines in zip(report.items, laid, strict=True):
+        lines += row_lines
+        lines += _item_details(item, width) if options.verbose else []
+    lines.append(layout.fitted(summary_line(report), width))
     if any(item.calls for item in report.items):
-        lines.extend(_calls_section(report.items))
+        lines.extend(layout.fitted(line, width) for line in _calls_section(report.items))
     return "\n".join(lines) + "\n"
 
 
-def _aligned(rows: Sequence[Sequence[str]], caps: Sequence[int]) -> list[str]:
-    """Left-aligned columns, each as wide as its widest cell up to its cap; the last column
-    is free-form."""
-    widths = [min(max(len(row[i]) for row in rows), cap) for i, cap in enumerate(caps)]
-    lines = []
-    for row in rows:
-        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*cells, *row[len(widths) :]]).rstrip())
+#: Where the URL and the detail of a row go when the table is too wide for the terminal.
+_STACK_INDENT = 8
+
+
+def _laid_out(rows: list[tuple[str, ...]], width: int | None) -> list[list[str]]:
+    """The lines of each row: the table as it is when it fits ``width``; otherwise STATUS,
+    SOURCE, VERDICT and STAGE on the row's line, the URL (shortened in the middle) and the
+    DETAIL (wrapped) on lines of their own under it."""
+    natural = layout.table_rows(rows, _CAPS, None)
+    if width is None or all(len(line) <= width for lines in natural for line in lines):
+        return natural
+    heads = layout.table_rows([row[:4] for row in rows], _CAPS[:3], width, min_last=7)
+    room = width - _STACK_INDENT
+    laid = [heads[0]]
+    for head, row in zip(heads[1:], rows[1:], strict=True):
+        lines = [*head]
+        if row[4] != "-":
+            lines.append(" " * _STACK_INDENT + layout.middle(row[4], room))
+        if row[5]:
+            lines += layout.wrapped(row[5], width, indent=_STACK_INDENT)
+        laid.append(lines)
+    return laid
+
+
+def _without_asides(action: str) -> str:
+    """``resampled 44.1 → 16 kHz (soxr)`` without ``(soxr)``; quoted names keep theirs."""
+    parts = action.split("'")
+    return "'".join(_PARENTHESES.sub("", p) if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
+def _item_details(item: ItemReport, width: int | None) -> list[str]:
+    """``-v``: what the item was and became, what was done, and every problem."""
+    lines: list[str] = []
+    if item.before is not None:
+        lines += layout.wrapped(f"before: {layout.snapshot_text(item.before)}", width, indent=4)
+    if item.after is not None:
+        lines += layout.wrapped(f"after:  {layout.snapshot_text(item.after)}", width, indent=4)
+    lines += [x for a in item.actions for x in layout.wrapped(f"did: {a}", width, indent=4)]
+    for problem in item.problems:
+        lines += layout.wrapped(_problem_line(problem), width, indent=4)
     return lines
 
 
@@ -249,15 +302,21 @@ def _stage_label(item: ItemReport) -> str:
 
 
 def _detail(item: ItemReport) -> str:
-    """Why a failed item failed, else its first problem (and how many more there are)."""
+    """Why a failed item failed; what was done to a fixed one; else its first problem (and
+    how many more there are)."""
     failing = failing_problems(item)
     if item.status is ItemStatus.FAILED and not failing:
         return f"error: {failure_reason(item)}"
+    if item.status is not ItemStatus.FAILED and item.actions:
+        done = "; ".join(map(_without_asides, item.actions))
+        return f"reused: {done}" if item.status is ItemStatus.REUSED else done
+    if item.status is ItemStatus.REUSED:
+        return "reused: every stage as an earlier run left it"
     shown = failing or item.problems
     if not shown:
         return ""
     more = len(item.problems) - 1
-    return _problem_line(shown[0]) + (f" (+{more} more)" if more > 0 else "")
+    return _problem_line(shown[0]) + (f" (+{more} more: -v lists them)" if more > 0 else "")
 
 
 def _calls_section(items: Iterable[ItemReport]) -> list[str]:
@@ -267,7 +326,7 @@ def _calls_section(items: Iterable[ItemReport]) -> list[str]:
             continue
         lines.append(f"  {_shown_source(item)}")
         rows = [tuple(map(_one_line, _call_row(call))) for call in item.calls]
-        lines.extend(f"    {line}" for line in _aligned(rows, (20, 12, 32)))
+        lines.extend(f"    {line}" for line in layout.table(rows, (20, 12, 32), None))
     return lines
 
 

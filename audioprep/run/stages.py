@@ -29,8 +29,10 @@ from typing import Any
 from audioprep import api, check
 from audioprep.audio.fetch import FetchOptions
 from audioprep.audio.inspect import (
+    LONG_PROMPT_S,
     Inspection,
     InspectOptions,
+    Snapshot,
     Verdict,
     inspect_file,
     unusable_reason,
@@ -68,6 +70,9 @@ class StageConfig:
     fix: FixOptions
     work_dir: str
     allow_fix: bool = True
+    fix_warnings: bool = True
+    strict: bool = False
+    max_duration_s: float = LONG_PROMPT_S
     hosting: HostingTarget | None = None
     dry_run: bool = False
 
@@ -136,6 +141,8 @@ class ItemFacts:
     output: str | None = None
     output_verdict: str | None = None
     actions: tuple[str, ...] = ()
+    before: Snapshot | None = None
+    after: Snapshot | None = None
     hosted: str | None = None
     hosted_sha256: str | None = None
     url: str | None = field(default=None, repr=False)
@@ -388,15 +395,19 @@ def legal_name(name: str) -> str:
 def stage_inspect(run: ItemRun) -> StageOutcome:
     """Structure first; a full decode only if the structure finds nothing to fix."""
     sha256 = run.facts.content_sha256 or ""
-    print_ = fingerprint("inspect", sha256, run.task.name)
+    print_ = fingerprint("inspect", sha256, run.task.name, run.config.max_duration_s)
     earlier = run.reusable(Stage.INSPECT, sha256, print_)
     if earlier is not None:
         found = dict(earlier.outputs)
         run.update(**_facts_from_state(found))
         return outcome(Stage.INSPECT, StageStatus.REUSED, earlier.message, **_brief(found))
-    item = _inspect(Path(run.facts.path or ""), run.task.name)
+    item = _inspect(Path(run.facts.path or ""), run.task.name, run.config.max_duration_s)
     run.update(
-        inspection=item, verdict=item.verdict, api_code=item.api_code, problems=item.problems
+        inspection=item,
+        verdict=item.verdict,
+        api_code=item.api_code,
+        problems=item.problems,
+        before=item.snapshot(),
     )
     found = _inspection_state(item)
     message = _verdict_text(item)
@@ -406,13 +417,19 @@ def stage_inspect(run: ItemRun) -> StageOutcome:
     return outcome(Stage.INSPECT, StageStatus.DONE, message, **_brief(found))
 
 
-def _inspect(path: Path, name: str) -> Inspection:
+def _inspect(path: Path, name: str, max_duration_s: float) -> Inspection:
     """The structure (in-process, cheap); then, only when it finds nothing, a full decode
     in ffmpeg."""
-    quick = inspect_file(path, options=InspectOptions(quick=True), display_name=name)
+    quick = inspect_file(
+        path,
+        options=InspectOptions(quick=True, max_duration_s=max_duration_s),
+        display_name=name,
+    )
     if quick.verdict is not Verdict.OK:
         return quick  # a fix decodes it anyway; unusable needs no more proof
-    return inspect_file(path, display_name=name)
+    return inspect_file(
+        path, options=InspectOptions(max_duration_s=max_duration_s), display_name=name
+    )
 
 
 def _inspection_state(item: Inspection) -> dict[str, Any]:
@@ -424,6 +441,7 @@ def _inspection_state(item: Inspection) -> dict[str, Any]:
         "format": item.format,
         "duration_s": item.duration_s,
         "problems": [p.to_dict() for p in item.problems],
+        "before": item.snapshot().to_dict(),
     }
 
 
@@ -433,10 +451,12 @@ def _facts_from_state(found: dict[str, Any]) -> dict[str, Any]:
         Problem(p["id"], Severity(p["severity"]), p["message"], bool(p["fixable"]))
         for p in found.get("problems", ())
     )
+    before = found.get("before")
     return {
         "verdict": Verdict(found["verdict"]),
         "api_code": found.get("api_code"),
         "problems": problems,
+        "before": Snapshot.from_dict(before) if isinstance(before, dict) else None,
     }
 
 
@@ -454,11 +474,41 @@ def _verdict_text(item: Inspection) -> str:
 
 
 def stage_fix(run: ItemRun) -> StageOutcome:
-    """Repair a ``fixable`` item into the output directory (an ``ok`` one is left alone)."""
+    """Repair an item into the output directory when its inspection found something a fix
+    repairs (with ``fix_warnings`` off: only a ``fixable`` verdict); then, with ``strict``,
+    fail it (before upload) if warnings remain that no fix repairs."""
+    done = _fix(run)
+    left = _remaining_warnings(run.facts)
+    if run.config.strict and left:
+        ids = ", ".join(dict.fromkeys(p.id for p in left))
+        raise StageFailed(f"--strict: {len(left)} warning(s) a fix does not repair: {ids}")
+    return done
+
+
+def fix_reasons(facts: ItemFacts, *, fix_warnings: bool = True) -> tuple[Problem, ...]:
+    """What makes the item worth fixing: its errors (a ``fixable`` verdict), and with
+    ``fix_warnings`` the warnings a fix repairs (level, edge silence, WAV flavour, rate...)."""
+    if facts.verdict is not Verdict.OK:
+        return tuple(p for p in facts.problems if p.severity is Severity.ERROR)
+    if not fix_warnings:
+        return ()
+    return tuple(p for p in facts.problems if p.severity is Severity.WARNING and p.fixable)
+
+
+def _remaining_warnings(facts: ItemFacts) -> tuple[Problem, ...]:
+    """Warnings still true of what is hosted: those no fix repairs, and, when the item was
+    not fixed, the rest too."""
+    warnings = [p for p in facts.problems if p.severity is Severity.WARNING]
+    return tuple(p for p in warnings if not p.fixable or not facts.fixed)
+
+
+def _fix(run: ItemRun) -> StageOutcome:
     facts = run.facts
-    if facts.verdict is Verdict.OK:
+    wanted = run.config.fix_warnings and run.config.allow_fix  # --no-fix: warnings stay
+    reasons = fix_reasons(facts, fix_warnings=wanted)
+    if not reasons:
         sha256 = facts.content_sha256
-        run.update(hosted=facts.path, hosted_sha256=sha256)
+        run.update(hosted=facts.path, hosted_sha256=sha256, after=facts.before)
         return outcome(Stage.FIX, StageStatus.SKIPPED, "not needed: ready as it is")
     if not run.config.allow_fix:
         raise StageFailed("the file needs fixing, and fixing is off (--no-fix)")
@@ -472,12 +522,23 @@ def stage_fix(run: ItemRun) -> StageOutcome:
             fixed=found.get("status") == FixStatus.FIXED.value,
             output=output,
             output_verdict=found.get("verdict"),
-            actions=tuple(found.get("actions", ())),
+            actions=tuple(found.get("details", ())),
             hosted=output,
             hosted_sha256=sha256,
+            **_snapshots(found),
         )
         return outcome(Stage.FIX, StageStatus.REUSED, earlier.message, **found)
     return _fix_now(run, options, print_)
+
+
+def _snapshots(found: dict[str, Any]) -> dict[str, Snapshot]:
+    """``before``/``after`` of a fix as the run state keeps them (an earlier run's may lack
+    them)."""
+    return {
+        key: Snapshot.from_dict(found[key])
+        for key in ("before", "after")
+        if isinstance(found.get(key), dict)
+    }
 
 
 def _fix_settings(options: FixOptions) -> dict[str, Any]:
@@ -494,8 +555,9 @@ def _fix_now(run: ItemRun, options: FixOptions, print_: str) -> StageOutcome:
     fixed = result.status is FixStatus.FIXED
     message = f"{result.status.value}: {', '.join(result.actions) or 'copied'}"
     report: dict[str, Any] = {**result.to_dict(), "source": run.task.shown}
+    before = {"before": result.before} if result.before else {}
     if result.planned:
-        run.update(fixed=fixed, actions=result.actions)
+        run.update(fixed=fixed, actions=result.details, **before)
         return outcome(Stage.FIX, StageStatus.DONE, "planned " + message, **report)
     output = result.output or ""
     sha256, size = file_sha256(Path(output))
@@ -503,9 +565,11 @@ def _fix_now(run: ItemRun, options: FixOptions, print_: str) -> StageOutcome:
         fixed=fixed,
         output=output,
         output_verdict=result.verdict,
-        actions=result.actions,
+        actions=result.details,
         hosted=output,
         hosted_sha256=sha256,
+        after=result.after,
+        **before,
     )
     report.update(sha256=sha256, size=size)
     run.finished(Marker(Stage.FIX, run.facts.content_sha256 or "", print_, report, message))
@@ -542,12 +606,13 @@ def stage_upload(run: ItemRun) -> StageOutcome:
 
 
 def _sent_earlier(run: ItemRun) -> StageOutcome | None:
-    """When this audio was already sent to these destinations, its earlier upload stands (in
-    ``--sandbox`` mode its store is gone with the run that made it, and re-hosting it would
-    serve no call)."""
+    """When this audio was already sent to these destinations, its earlier upload stands.
+    Not in ``--sandbox`` mode: the store that held it stopped with the run that made it, so
+    it is hosted again on this run's (the report never names a server that is gone)."""
     key, content = run.task.submit, run.facts.content_sha256 or ""
     last = run.prior.get((content, Stage.UPLOAD))
-    if key is None or last is None:
+    target = run.config.hosting
+    if key is None or last is None or (target is not None and target.empty):
         return None
     job_id, print_ = key.identify(run.facts.hosted_sha256 or "", hosted_name(run.facts))
     if run.reusable(Stage.SUBMIT, content, print_) is None:

@@ -31,6 +31,7 @@ from tests.support.report_fixture import (
     upload_failed_item,
     url_item,
 )
+from tests.support.report_schema import report_validator
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
@@ -96,6 +97,18 @@ def test_json_is_the_full_product() -> None:
     assert data["items"][3]["source"] == URL_SOURCE
 
 
+def test_json_report_matches_its_published_schema() -> None:
+    data = json.loads(render(sample_report(), ReportFormat.JSON))
+    report_validator().validate(data)
+    fixed = data["items"][1]
+    assert fixed["before"]["loudness_lufs"] == -56.4 and fixed["after"]["sample_rate"] == 16000
+    assert "trimmed 4.8 s of leading silence" in fixed["actions"]
+    broken = json.loads(json.dumps(data))
+    del broken["items"][1]["after"]["size_bytes"]
+    with pytest.raises(jsonschema.ValidationError):
+        report_validator().validate(broken)  # the schema can fail
+
+
 def test_redact_keeps_text_and_strips_queries_and_userinfo() -> None:
     text = f"HTTP 403 from {URL_SOURCE}, retry? no."
     assert reports.redact(text) == (
@@ -109,16 +122,45 @@ def test_redact_keeps_text_and_strips_queries_and_userinfo() -> None:
 
 def test_text_table_is_aligned_and_summarised() -> None:
     lines = render(sample_report(), ReportFormat.TEXT).splitlines()
-    header, rows = lines[0], lines[1:7]
+    header, rows = lines[0], lines[1:8]
     for column in ("SOURCE", "VERDICT", "STAGE", "URL / OUTPUT", "DETAIL"):
         start = header.index(column)
         assert all(row[start - 2 : start] == "  " for row in rows), column
     assert rows[0].split()[:4] == ["ok", "prompts/welcome.mp3", "ok", "submit"]
     assert rows[4].split()[:4] == ["FAILED", "prompts/goodbye.mp3", "ok", "upload"]
     assert "error: AccessDenied" in rows[4]
-    assert lines[7] == "6 item(s): 1 ok, 1 fixed, 4 failed"
-    assert lines[8] == "calls:"
+    assert rows[6].split()[:4] == ["reused", "prompts/welcome_back.mp3", "ok", "submit"]
+    assert lines[8] == "7 item(s): 1 ok, 1 fixed, 1 reused, 4 failed"
+    assert lines[9] == "calls:"
     assert "4017 USER_BUSY" in lines[-1] and "not answered" in lines[-1]
+
+
+def test_a_fixed_item_says_what_was_done_not_what_it_had() -> None:
+    row = next(r for r in render(_one(fixed_item()), ReportFormat.TEXT).splitlines()[1:2])
+    assert "trimmed 4.8 s of leading silence" in row and "normalised +37.4 dB" in row
+    assert "name.characters" not in row and "error" not in row
+    assert "(from -56.4 LUFS" not in row  # the asides are for -v; quoted names keep theirs
+    assert "'Opening Hours.wav'" in row
+
+
+@pytest.mark.parametrize("columns", [80, 60, 120])
+def test_the_text_report_fits_the_terminal(columns: int) -> None:
+    for verbose in (False, True):
+        shown = reports.TextOptions(width=columns, verbose=verbose)
+        text = render(sample_report(), ReportFormat.TEXT, shown)
+        assert max(len(line) for line in text.splitlines()) <= columns, (columns, verbose)
+        for needed in ("prompts/welcome.mp3", "4017 USER_BUSY", "7 item(s)"):
+            assert needed in text  # shortened in the middle or wrapped, never dropped
+    wide = render(sample_report(), ReportFormat.TEXT)  # no width: a file or a pipe
+    assert max(len(line) for line in wide.splitlines()) > 120
+
+
+def test_verbose_text_lists_every_problem_action_and_before_after() -> None:
+    text = render(_one(fixed_item()), ReportFormat.TEXT, reports.TextOptions(verbose=True))
+    assert "before: wav 44.1 kHz stereo 9.8 s -56.4 LUFS peak -38.2 dBFS 1.7 MB" in text
+    assert "after:  mp3 16 kHz mono 5.3 s -19.0 LUFS peak -2.0 dBFS 32 kB" in text
+    assert "did: normalised +37.4 dB to -19.0 LUFS (from -56.4 LUFS;" in text
+    assert "error name.characters:" in text and "warning phone.sample_rate:" in text
 
 
 def test_text_without_calls_has_no_calls_section() -> None:
@@ -130,7 +172,8 @@ def test_text_without_calls_has_no_calls_section() -> None:
 def test_summary_notes_dry_run_and_interruption() -> None:
     report = _one(ok_item(), dry_run=True, interrupted=True)
     assert reports.summary_line(report) == (
-        "1 item(s): 1 ok, 0 fixed, 0 failed (dry run; interrupted: items not reached are missing)"
+        "1 item(s): 1 ok, 0 fixed, 0 reused, 0 failed (dry run; interrupted: items not reached"
+        " are missing)"
     )
 
 
@@ -149,7 +192,7 @@ def test_junit_cases_failures_and_bodies() -> None:
     assert suite is not None
     assert suite.attrib == {
         "name": "audioprep run",
-        "tests": "6",
+        "tests": "7",
         "failures": "4",
         "errors": "0",
         "skipped": "0",
@@ -159,8 +202,9 @@ def test_junit_cases_failures_and_bodies() -> None:
         ("audioprep.run", "prompts/welcome.mp3"),
         ("audioprep.run", "prompts/Opening Hours.wav"),
     ]
-    assert len({(c.get("classname"), c.get("name")) for c in cases}) == 6  # GitLab keys on these
-    assert [c.find("failure") is not None for c in cases] == [False, False, True, True, True, True]
+    assert len({(c.get("classname"), c.get("name")) for c in cases}) == 7  # GitLab keys on these
+    failing = [False, False, True, True, True, True, False]
+    assert [c.find("failure") is not None for c in cases] == failing
     failure = cases[2].find("failure")
     assert failure is not None and failure.text is not None
     assert failure.get("type") == "inspect"
@@ -205,7 +249,7 @@ def test_github_annotations() -> None:
     # the warning --strict failed on is an error; info is left out
     assert "::error file=prompts/quiet.wav,title=audioprep level.quiet::" in "\n".join(lines)
     assert not any("level.loudness" in line for line in lines)
-    assert lines[-1] == "audioprep run: 6 item(s): 1 ok, 1 fixed, 4 failed"
+    assert lines[-1] == "audioprep run: 7 item(s): 1 ok, 1 fixed, 1 reused, 4 failed"
 
 
 def test_github_escaping() -> None:

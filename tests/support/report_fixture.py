@@ -3,12 +3,14 @@
 Items, in order: an ok item that was hosted and called; a fixed item hosted under a presigned
 URL; an unusable file whose decoder message holds markup, ``%``, ``:``, ``,`` and a newline; a
 URL source with a presigned query string that could not be fetched; a file whose upload failed
-(no problem explains it); a file that failed only because ``--strict`` makes warnings fail.
+(no problem explains it); a file that failed only because ``--strict`` makes warnings fail;
+a re-run's item whose every stage was kept from the earlier run.
 ``SECRET`` marks every value that must never leave the ``json`` report.
 """
 
 from __future__ import annotations
 
+from audioprep.audio.inspect import Snapshot
 from audioprep.models import Problem, Severity
 from audioprep.run.model import (
     CallResult,
@@ -31,6 +33,26 @@ LOUDNESS = Problem(
     "level.loudness",
     Severity.INFO,
     "integrated loudness -20.5 LUFS (telephone band), peak -2.5 dBFS",
+)
+
+
+BEFORE = Snapshot(
+    format="wav",
+    duration_s=9.85,
+    loudness_lufs=-56.4,
+    peak_dbfs=-38.2,
+    sample_rate=44100,
+    channels=2,
+    size_bytes=1_737_580,
+)
+AFTER = Snapshot(
+    format="mp3",
+    duration_s=5.3,
+    loudness_lufs=-19.0,
+    peak_dbfs=-2.0,
+    sample_rate=16000,
+    channels=1,
+    size_bytes=32_160,
 )
 
 
@@ -102,7 +124,14 @@ def fixed_item() -> ItemReport:
         ),
         output="out/Opening_Hours.mp3",
         output_verdict="ok",
-        actions=("rename", "resample 8 kHz", "encode mp3"),
+        actions=(
+            "renamed 'Opening Hours.wav' to 'Opening_Hours.mp3'",
+            "resampled 44.1 → 16 kHz (soxr)",
+            "trimmed 4.8 s of leading silence",
+            "normalised +37.4 dB to -19.0 LUFS (from -56.4 LUFS; re-encoded with the exact gain)",
+        ),
+        before=BEFORE,
+        after=AFTER,
         url=PRESIGNED,
         stages=_stages(
             (Stage.CHECK, DONE, "renamed to Opening_Hours.wav"),
@@ -203,6 +232,51 @@ def strict_item() -> ItemReport:
     )
 
 
+def reused_item() -> ItemReport:
+    """A re-run: fixed, hosted and sent by the earlier run, all of it kept."""
+    return ItemReport(
+        source="prompts/welcome_back.mp3",
+        path="prompts/welcome_back.mp3",
+        status=ItemStatus.REUSED,
+        verdict="ok",
+        problems=(LOUDNESS,),
+        output="out/welcome_back.mp3",
+        output_verdict="ok",
+        actions=("normalised +1.5 dB to -19.0 LUFS (from -20.5 LUFS; +1 lossless MP3 gain steps)",),
+        before=Snapshot(
+            format="mp3",
+            duration_s=4.2,
+            loudness_lufs=-20.5,
+            peak_dbfs=-2.5,
+            sample_rate=16000,
+            channels=1,
+            size_bytes=25_724,
+        ),
+        after=Snapshot(
+            format="mp3",
+            duration_s=4.2,
+            loudness_lufs=-19.0,
+            peak_dbfs=-1.0,
+            sample_rate=16000,
+            channels=1,
+            size_bytes=25_724,
+        ),
+        url="https://cdn.example.com/audio/welcome_back-0c1f2e3d4a5b.mp3",
+        sha256="0c1f2e3d4a5b" + "0" * 52,
+        job_ids=("ap-1a2b3c4d",),
+        submit_outcome="skipped",
+        stages=_stages(
+            (Stage.CHECK, DONE, "legal name"),
+            (Stage.FETCH, DONE, "read 25724 bytes"),
+            (Stage.INSPECT, REUSED, "ok (decoded)"),
+            (Stage.FIX, REUSED, "fixed: normalised"),
+            (Stage.UPLOAD, REUSED, "same bytes already hosted"),
+            (Stage.VERIFY, DONE, "anonymous download matched"),
+            (Stage.SUBMIT, REUSED, "sent earlier as job ap-1a2b3c4d"),
+        ),
+    )
+
+
 def sample_report() -> RunReport:
     """The report every golden file is rendered from."""
     return RunReport(
@@ -213,6 +287,7 @@ def sample_report() -> RunReport:
             url_item(),
             upload_failed_item(),
             strict_item(),
+            reused_item(),
         ),
         command="run",
         stages_requested=tuple(Stage),
