@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from audioprep import api
+from audioprep.audio.inspect import expand_targets
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import is_url, without_userinfo
 
@@ -49,7 +50,7 @@ def check_target(target: str) -> CheckResult:
     else:
         name = os.path.basename(target.rstrip("/\\")) or target
         violations = api.check_file_name(name)
-        extra = []
+        extra = _missing(target)
     problems = [_problem(v) for v in violations]
     problems.extend(extra)
     problems.extend(_extension_case(name, violations))
@@ -63,8 +64,25 @@ def check_target(target: str) -> CheckResult:
 
 
 def check_targets(targets: list[str]) -> list[CheckResult]:
-    """Check several targets, in order."""
-    return [check_target(t) for t in targets]
+    """Check several targets, in order; a directory is walked for audio-looking files, as
+    ``inspect`` walks it."""
+    return [check_target(t) for t in expand_targets(targets)]
+
+
+def _missing(target: str) -> list[Problem]:
+    """A path with a folder part that names no file: its name is still judged, and the user
+    told plainly that nothing is there (a bare name is only a name)."""
+    folder = os.path.dirname(target)
+    if not folder or os.path.lexists(target):
+        return []
+    where = "its folder does not exist" if not os.path.isdir(folder) else "not in that folder"
+    return [
+        Problem(
+            "file.missing",
+            Severity.WARNING,
+            f"no such file: {target} ({where}); only the name was checked",
+        )
+    ]
 
 
 def _problem(violation: api.RuleViolation) -> Problem:

@@ -15,21 +15,25 @@ directory that is removed afterwards.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from audioprep import api
 from audioprep.api import Code
 from audioprep.audio.facts import Facts, examine
 from audioprep.audio.sniff import Container, sniff_file
+from audioprep.errors import UsageError
 from audioprep.models import Problem, Severity
 from audioprep.net import urls
 from audioprep.net.urls import is_url
@@ -61,6 +65,9 @@ AUDIO_LOOKING = frozenset(
         "mp2",
     ]
 )
+
+#: The target that means standard input.
+STDIN = "-"
 
 #: Longer than this (seconds) is "unusually long for a prompt" unless the caller says otherwise.
 LONG_PROMPT_S = 300.0
@@ -218,11 +225,70 @@ def expand_targets(targets: Iterable[str]) -> Iterator[str]:
                     yield os.path.join(root, name)
 
 
+def unreadable_inputs(targets: Iterable[str]) -> list[str]:
+    """``path: why`` for every local target that does not exist or cannot be read (URLs and
+    ``-``, stdin, are not looked at; a glob is the caller's to expand)."""
+    found = []
+    for target in targets:
+        if is_url(target) or target == STDIN:
+            continue
+        try:
+            info = os.stat(target)
+        except OSError as exc:
+            why = "no such file or directory" if exc.errno == errno.ENOENT else exc.strerror
+            found.append(f"{target}: {why}")
+            continue
+        wanted = os.R_OK | (os.X_OK if stat.S_ISDIR(info.st_mode) else 0)
+        if not os.access(target, wanted):
+            found.append(f"{target}: permission denied")
+    return found
+
+
+def require_inputs(targets: Iterable[str]) -> None:
+    """Raise :class:`UsageError` (exit 2) naming every input that is missing or unreadable,
+    before any work: a typo in a path is the command's error, not a finding about audio."""
+    bad = unreadable_inputs(targets)
+    if bad:
+        raise UsageError(
+            f"{len(bad)} input(s) cannot be read: " + "; ".join(bad),
+            hint="check the paths (a directory is walked for audio files; '-' reads stdin)",
+        )
+
+
 def inspect_targets(
-    targets: Sequence[str], options: InspectOptions = InspectOptions()
+    targets: Sequence[str],
+    options: InspectOptions = InspectOptions(),
+    *,
+    stdin: BinaryIO | None = None,
 ) -> list[Inspection]:
-    """Inspect every target (files, directories, URLs), in a stable order."""
-    items = list(expand_targets(targets))
+    """Inspect every target (files, directories, URLs; ``-`` reads ``stdin``, by default the
+    process's), in a stable order.
+
+    Raises:
+        UsageError: a local target does not exist or cannot be read (nothing is inspected).
+    """
+    require_inputs(targets)
+    found = _inspect_all(list(expand_targets(t for t in targets if t != STDIN)), options)
+    if STDIN not in targets:
+        return found
+    with tempfile.TemporaryDirectory(prefix="audioprep-stdin-") as tmp:
+        piped = inspect_stream(stdin if stdin is not None else sys.stdin.buffer, Path(tmp), options)
+    before = targets[: list(targets).index(STDIN)]
+    at = sum(1 for _ in expand_targets(t for t in before if t != STDIN))
+    return [*found[:at], piped, *found[at:]]
+
+
+def inspect_stream(stream: BinaryIO, work: Path, options: InspectOptions) -> Inspection:
+    """Inspect what ``stream`` holds (copied to ``work`` first: the decode needs a file). It
+    has no name, so the API's name rules are not applied; ``path`` is ``-``."""
+    copy = work / "stdin"
+    with copy.open("wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
+    found = inspect_file(copy, options=options, display_name=None, name_rules=False)
+    return replace(found, path=STDIN)
+
+
+def _inspect_all(items: list[str], options: InspectOptions) -> list[Inspection]:
     if options.quick or options.jobs <= 1 or len(items) <= 1:
         return [inspect_target(item, options) for item in items]
     with ThreadPoolExecutor(max_workers=options.jobs) as pool:  # decoding runs in ffmpeg
@@ -274,8 +340,10 @@ def inspect_file(
     *,
     options: InspectOptions = InspectOptions(),
     display_name: str | None = None,
+    name_rules: bool = True,
 ) -> Inspection:
-    """Inspect one local file. ``display_name`` is the name the API will see (a URL's)."""
+    """Inspect one local file. ``display_name`` is the name the API will see (a URL's);
+    ``name_rules=False`` leaves the API's file-name rules out (a stream has no name)."""
     path = Path(path)
     try:
         found = path.stat()
@@ -286,7 +354,7 @@ def inspect_file(
     size = found.st_size
     name = display_name if display_name is not None else path.name
     base = Inspection(path=str(path), verdict=Verdict.OK, api_code=None, size_bytes=size)
-    problems = [_rule_problem(v) for v in api.check_file_name(name)]
+    problems = [_rule_problem(v) for v in api.check_file_name(name)] if name_rules else []
     if size > api.MAX_AUDIO_BYTES:
         problems.append(_too_large(size))
     container = sniff_file(path) if size else Container.EMPTY

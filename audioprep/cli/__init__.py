@@ -9,7 +9,9 @@ people in :mod:`~audioprep.cli.render` and :mod:`~audioprep.cli.progress`.
 
 from audioprep.cli import deliver, prepare, run
 from audioprep.cli.app import cli, main
+from audioprep.cli.options import name_metavars
 
 __all__ = ["cli", "main"]
 
 COMMAND_MODULES = (prepare, deliver, run)  # imported for the commands they add to ``cli``
+name_metavars(cli)

@@ -80,7 +80,8 @@ def current() -> CliState:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help=f"TOML config file [env: {config.CONFIG_ENV}; default: {config.default_config_path({})}]",
+    help=f"TOML config file. [default: {config.default_config_path({})}]"
+    f" [env: {config.CONFIG_ENV}]",
 )
 @click.option("-v", "--verbose", count=True, help="Log what happens (repeat for more).")
 @click.pass_context

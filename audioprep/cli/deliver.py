@@ -273,7 +273,7 @@ def postbacks_serve_cmd(host: str, port: int, db: str | None, secret: str | None
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
-    help="SQLite file keeping jobs and calls across restarts (default: in memory).",
+    help="SQLite file keeping jobs and calls across restarts [default: in memory].",
 )
 @click.option(
     "--time-scale",

@@ -144,7 +144,7 @@ def dry_run_option(what: str) -> Decorator:
 def report_options(*, default: ReportFormat | None, to_file: str) -> Decorator:
     """``--report`` (a format; without ``default``, the environment's) and ``--report-file``."""
     shown = (
-        {"default": default.value, "show_default": True}
+        {"default": default.value, "show_default": True, "help": "Report format."}
         if default is not None
         else {"help": "Report format [default: github when GITHUB_ACTIONS=true, else text]."}
     )
@@ -317,3 +317,49 @@ def destinations(numbers: Iterable[str], to_file: str | None) -> tuple[Destinati
     if to_file:
         found.extend(read_destinations_csv(to_file))
     return tuple(found)
+
+
+# --------------------------------------------------------------------------------------------
+# Help that reads the same everywhere
+# --------------------------------------------------------------------------------------------
+
+#: The metavar of every option that takes a value of one kind, whichever command it is on.
+METAVARS: dict[str, str] = {
+    **dict.fromkeys(
+        ("audio_url", "callback_url", "api_url", "endpoint_url", "public_base_url"), "URL"
+    ),
+    **dict.fromkeys(("numbers", "personal_number", "sender_id"), "NUMBER"),
+    **dict.fromkeys(("ring_timeout", "timeout", "expires", "max_duration_s"), "SECONDS"),
+    **dict.fromkeys(("jobs", "seed", "max_destinations", "port"), "N"),
+    **dict.fromkeys(("job_id", "api_job_id", "message_id"), "ID"),
+    "outdir": "DIRECTORY",
+    "bucket": "BUCKET",
+    "prefix": "PREFIX",
+    "region": "REGION",
+    "host": "HOST",
+    "scheduler": "ADDRESS",
+    "secret": "SECRET",
+    "tokens": "TOKEN",
+    "fault": "NAME",
+    "latency_ms": "MS",
+    "time_scale": "FACTOR",
+    "target_lufs": "LUFS",
+    "true_peak": "DBTP",
+    "max_gain_db": "DB",
+}
+
+
+def name_metavars(group: click.Group) -> None:
+    """Give every option of every command its kind's metavar (:data:`METAVARS`; files are
+    ``FILE`` and directories ``DIRECTORY`` by their click type)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            name_metavars(command)
+            continue
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.is_flag or param.count:
+                continue
+            if param.name in METAVARS:
+                param.metavar = METAVARS[param.name]
+            elif isinstance(param.type, click.Path):
+                param.metavar = "DIRECTORY" if not param.type.file_okay else "FILE"

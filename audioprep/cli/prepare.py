@@ -59,9 +59,15 @@ def validate_cmd(
 @opt.quick_option
 @opt.strict_option()
 @opt.jobs_option("Files decoded")
+@opt.detail_option
 @handles_errors
 def inspect_cmd(
-    targets: tuple[str, ...], as_json: bool, quick: bool, strict: bool, jobs: int | None
+    targets: tuple[str, ...],
+    as_json: bool,
+    quick: bool,
+    strict: bool,
+    jobs: int | None,
+    detail: int,
 ) -> ExitCode:
     """Inspect audio files, directories (recursively) or URLs for real.
 
@@ -78,7 +84,7 @@ def inspect_cmd(
     text = (
         render.to_json([i.to_dict() for i in items])
         if as_json
-        else render.inspections(items, strict=strict)
+        else render.inspections(items, strict=strict, verbose=bool(detail or current().verbose))
     )
     click.echo(text)
     return ExitCode.OK if all(i.passes(strict=strict) for i in items) else ExitCode.FINDINGS
@@ -95,6 +101,7 @@ def inspect_cmd(
 @opt.dry_run_option("Plan and measure; write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files that differ.")
 @opt.json_option("a JSON list")
+@opt.detail_option
 @handles_errors
 def fix_cmd(
     targets: tuple[str, ...],
@@ -108,6 +115,7 @@ def fix_cmd(
     dry_run: bool,
     overwrite: bool,
     as_json: bool,
+    detail: int,
 ) -> ExitCode:
     """Repair audio files, directories (recursively) or URLs into phone-ready files in OUTDIR.
 
@@ -133,7 +141,8 @@ def fix_cmd(
     )
     results = fix_targets(list(targets), options)
     text = render.to_json([r.to_dict() for r in results]) if as_json else None
-    click.echo(text or render.fix_results(results, dry_run=dry_run))
+    verbose = bool(detail or current().verbose)
+    click.echo(text or render.fix_results(results, dry_run=dry_run, verbose=verbose))
     return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
 
 

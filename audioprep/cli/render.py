@@ -86,8 +86,9 @@ def _size(size: int) -> str:
     return f"{size / 1000:.0f}kB" if size >= 1000 else f"{size}B"
 
 
-def inspections(items: Sequence[Inspection], *, strict: bool = False) -> str:
-    """One line per file (verdict, key facts, first problem), then a summary."""
+def inspections(items: Sequence[Inspection], *, strict: bool = False, verbose: bool = False) -> str:
+    """One line per file (verdict, key facts, first problem), then a summary; ``verbose``
+    lists every problem under its file."""
     width = _width(i.path for i in items)
     facts = [_facts(i) for i in items]
     fwidth = _width(facts, cap=36)
@@ -97,6 +98,10 @@ def inspections(items: Sequence[Inspection], *, strict: bool = False) -> str:
         detail = f"{first.severity.value} {first.id}: {first.message}" if first else ""
         more = f" (+{len(item.problems) - 1} more)" if len(item.problems) > 1 else ""
         mark = item.verdict.value if item.passes(strict=strict) or strict is False else "warn"
+        if verbose:
+            lines.append(f"{mark:<8} {item.path:<{width}}  {fact}".rstrip())
+            lines.extend(f"    {p.severity.value} {p.id}: {p.message}" for p in item.problems)
+            continue
         lines.append(f"{mark:<8} {item.path:<{width}}  {fact:<{fwidth}}  {detail}{more}".rstrip())
     from audioprep.audio.inspect import Verdict
 
@@ -106,9 +111,11 @@ def inspections(items: Sequence[Inspection], *, strict: bool = False) -> str:
     return "\n".join(lines)
 
 
-def fix_results(results: Sequence[FixResult], *, dry_run: bool = False) -> str:
+def fix_results(
+    results: Sequence[FixResult], *, dry_run: bool = False, verbose: bool = False
+) -> str:
     """One aligned line per input (status, source -> output, actions, verdict or error), then
-    a summary."""
+    a summary; ``verbose`` adds before -> after and what was done, in words."""
     width = _width(r.source for r in results)
     owidth = _width((r.output or "-" for r in results), cap=40)
     lines = []
@@ -122,6 +129,7 @@ def fix_results(results: Sequence[FixResult], *, dry_run: bool = False) -> str:
             tail = f"error: {r.error}"
         out = r.output or "-"
         lines.append(f"{mark:<10} {r.source:<{width}} -> {out:<{owidth}}  {what}  {tail}".rstrip())
+        lines.extend(_fix_details(r) if verbose else [])
     counts = {
         s: sum(r.status.value == s for r in results) for s in ("fixed", "unchanged", "failed")
     }
@@ -129,6 +137,14 @@ def fix_results(results: Sequence[FixResult], *, dry_run: bool = False) -> str:
     note = " (dry run: nothing written)" if dry_run else ""
     lines.append(f"{len(results)} file(s): {summary}{note}")
     return "\n".join(lines)
+
+
+def _fix_details(result: FixResult) -> list[str]:
+    from audioprep.run.layout import snapshot_text
+
+    lines = [f"    before: {snapshot_text(result.before)}"] if result.before else []
+    lines += [f"    after:  {snapshot_text(result.after)}"] if result.after else []
+    return lines + [f"    did: {words}" for words in result.details]
 
 
 def upload_results(results: Sequence[UploadResult]) -> str:

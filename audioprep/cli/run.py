@@ -16,6 +16,7 @@ from audioprep.run.model import ExecutorName, ReportFormat
 @click.option(
     "-o",
     "--outdir",
+    type=click.Path(file_okay=False),
     help="Fixed files.",
     **opt.from_library("audioprep.run.pipeline:RunOptions.outdir"),
 )
@@ -53,6 +54,7 @@ from audioprep.run.model import ExecutorName, ReportFormat
 @click.option(
     "--executor",
     type=click.Choice([e.value for e in ExecutorName]),
+    help="Where each item's work runs: this machine, or a Dask cluster (--scheduler).",
     **opt.from_library("audioprep.run.pipeline:RunOptions.executor"),
 )
 @click.option("--scheduler", help="Dask scheduler (tcp://HOST:8786) [default: a local cluster].")
@@ -61,7 +63,10 @@ from audioprep.run.model import ExecutorName, ReportFormat
     type=click.Path(dir_okay=False),
     help="Run state (SQLite) [default: OUTDIR.state.sqlite3 beside OUTDIR].",
 )
-@opt.report_options(default=ReportFormat.TEXT, to_file="Write the report here.")
+@opt.report_options(
+    default=ReportFormat.TEXT,
+    to_file="Write the report here (atomically; checked before any work).",
+)
 @opt.dry_run_option("Check, inspect and plan fixes; write nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @opt.detail_option

@@ -23,6 +23,7 @@ from audioprep.audio.inspect import (
     Verdict,
     expand_targets,
     inspect_file,
+    require_inputs,
     unusable_reason,
 )
 from audioprep.errors import UsageError
@@ -35,7 +36,12 @@ from audioprep.net.urls import is_url
 
 
 def fix_targets(targets: Sequence[str], options: FixOptions) -> list[FixResult]:
-    """Fix every target (files, directories recursively, URLs); results in input order."""
+    """Fix every target (files, directories recursively, URLs); results in input order.
+
+    Raises:
+        UsageError: a local target does not exist or cannot be read (nothing is fixed).
+    """
+    require_inputs(targets)
     profile = profiles.get_profile(options.profile)
     outdir = Path(options.outdir)
     given = set(targets)

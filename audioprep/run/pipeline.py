@@ -16,6 +16,7 @@ to the ``progress`` callback, diagnostics to :mod:`logging`.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from audioprep import api, tempfiles
 from audioprep.audio import levels
-from audioprep.audio.inspect import LONG_PROMPT_S
+from audioprep.audio.inspect import LONG_PROMPT_S, require_inputs
 from audioprep.config import DEFAULT_API_URL, DEFAULT_PREFIX
 from audioprep.errors import ConfigError, ExitCode, UsageError, storage_error
 from audioprep.fix.model import FixOptions
@@ -208,6 +209,7 @@ def run_pipeline(
         ServiceUnavailable: S3 cannot be reached before anything started.
     """
     started = time.monotonic()
+    require_inputs(s for s in sources if not glob.has_magic(s))  # a glob may match nothing
     _check_options(options)
     paths = RunPaths.of(options)
     manifest = read_manifest(options.manifest) if options.manifest else []

@@ -353,8 +353,11 @@ def test_cli_no_audio_found_is_a_usage_error(run_cli: Cli, tmp_path: Path) -> No
 
 
 def test_missing_file_is_reported_not_raised(run_cli: Cli, tmp_path: Path) -> None:
-    out = json.loads(run_cli("inspect", str(tmp_path / "gone.mp3"), "--json", expect=1).stdout)
-    assert out[0]["verdict"] == "unusable" and out[0]["problems"][0]["id"] == "file.unreadable"
+    """The library reports it as a finding; the command stops with exit 2 naming it."""
+    item = inspect_file(tmp_path / "gone.mp3")
+    assert item.verdict is Verdict.UNUSABLE and item.problems[0].id == "file.unreadable"
+    result = run_cli("inspect", str(tmp_path / "gone.mp3"), "--json", expect=2)
+    assert "gone.mp3: no such file or directory" in result.stderr and result.stdout == ""
 
 
 def test_a_pipe_or_device_is_unreadable_not_empty(tmp_path: Path) -> None:

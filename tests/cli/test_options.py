@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -80,7 +82,7 @@ def test_help_shows_the_library_defaults() -> None:
         check=True,
         env={"COLUMNS": "200", "PATH": ""},
     ).stdout
-    assert re.search(r"-o, --outdir TEXT\s+Fixed files\.\s+\[default: audioprep-out\]", run)
+    assert re.search(r"-o, --outdir DIRECTORY\s+Fixed files\.\s+\[default: audioprep-out\]", run)
     assert f"[default: {DEFAULT_PROFILE.value}]" in run
 
 
@@ -102,3 +104,42 @@ def test_a_shared_option_is_written_once(flag: str) -> None:
 def test_library_value_reads_constants_and_dataclass_fields() -> None:
     assert options.library_value("audioprep.audio.levels:TARGET_LUFS") == levels.TARGET_LUFS
     assert options.library_value("audioprep.run.pipeline:RunOptions.jobs") >= 1  # a factory
+
+
+def _options() -> Iterator[tuple[str, click.Option, tuple[str, str]]]:
+    """(command path, option, help record) of every option of every command."""
+
+    def walk(command: click.Command, path: str) -> Iterator[tuple[str, click.Option, Any]]:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, f"{path} {name}".strip())
+        ctx = click.Context(command, info_name=path or "audioprep")
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                yield path, param, param.get_help_record(ctx)
+
+    yield from walk(cli, "")
+
+
+def test_every_option_is_described_and_env_reads_one_way() -> None:
+    for path, option, record in _options():
+        assert record is not None and (option.help or "").strip(), (path, option.name)
+        for env in re.findall(r"env[:=][^\]]*", record[1]):
+            assert re.fullmatch(r"env: AUDIOPREP_[A-Z0-9_]+", env), (path, option.name, env)
+        assert "(default:" not in record[1], (path, option.name)  # [default: ...], as click
+
+
+def test_the_same_kind_of_value_has_the_same_metavar() -> None:
+    seen: dict[str, set[str]] = {}
+    for _, option, record in _options():
+        if option.is_flag or option.count:
+            continue
+        last = record[0].split()[-1]
+        shown = "" if last.startswith("-") else last
+        if not shown.startswith("["):  # a choice lists its values
+            seen.setdefault(option.opts[-1], set()).add(shown)
+    mixed = {name: kinds for name, kinds in seen.items() if len(kinds) > 1}
+    assert mixed == {}
+    assert seen["--outdir"] == {"DIRECTORY"} and seen["--journal"] == {"FILE"}
+    assert seen["--api-url"] == seen["--callback-url"] == {"URL"}
+    assert not {"TEXT", "INTEGER", "FLOAT", "RANGE"} & {k for kinds in seen.values() for k in kinds}

@@ -145,7 +145,6 @@ def test_every_stage_of_every_item_is_recorded(audio: dict[str, Path], tmp_path:
 def test_one_failing_item_never_stops_the_others(audio: dict[str, Path], tmp_path: Path) -> None:
     sources = [
         str(audio["html"]),
-        str(tmp_path / "missing.mp3"),
         "ftp://files.example.com/prompt.mp3",
         str(tmp_path / "nothing-*.wav"),
         str(audio["ok"]),
@@ -156,14 +155,15 @@ def test_one_failing_item_never_stops_the_others(audio: dict[str, Path], tmp_pat
     assert (html.status, html.failed_stage) == (ItemStatus.FAILED, Stage.INSPECT)
     assert html.error and html.error.startswith("unusable: format.not_audio")
     assert stage(html, Stage.FIX).message == "not run: inspect failed"
-    assert found[str(tmp_path / "missing.mp3")].failed_stage is Stage.FETCH
     ftp = found["ftp://files.example.com/prompt.mp3"]
     assert ftp.failed_stage is Stage.CHECK and "url.scheme" in (ftp.error or "")
     glob_item = found[str(tmp_path / "nothing-*.wav")]
     assert glob_item.failed_stage is Stage.CHECK and "matches no file" in (glob_item.error or "")
     assert found[str(audio["ok"])].status is ItemStatus.OK
-    assert report.counts() == {"ok": 1, "fixed": 0, "reused": 0, "failed": 4}
+    assert report.counts() == {"ok": 1, "fixed": 0, "reused": 0, "failed": 3}
     assert exit_code(report) is ExitCode.FINDINGS
+    with pytest.raises(UsageError, match=r"missing\.mp3: no such file"):  # a typo, not a finding
+        run_pipeline([*sources, str(tmp_path / "missing.mp3")], options(tmp_path))
 
 
 def test_directories_and_globs_expand_and_outputs_are_not_sources(
