@@ -22,6 +22,18 @@ class ProfileName(StrEnum):
 DEFAULT_PROFILE = ProfileName.VOICE_MP3
 
 
+class PreviewCodec(StrEnum):
+    """The G.711 companding laws a caller preview is stored in (``preview --codec``)."""
+
+    MULAW = "mulaw"  # North America, Japan
+    ALAW = "alaw"  # Europe and most of the world
+
+    @property
+    def encoder(self) -> str:
+        """ffmpeg's encoder (and the WAV's codec) for this law."""
+        return f"pcm_{self.value}"
+
+
 class Severity(StrEnum):
     """How much a problem matters: errors block sending, warnings do not."""
 

@@ -12,6 +12,7 @@ from audioprep.cli import options as opt
 from audioprep.cli import render
 from audioprep.cli.app import cli, current, handles_errors
 from audioprep.errors import ExitCode, UsageError
+from audioprep.models import PreviewCodec
 from audioprep.run.model import ReportFormat
 
 
@@ -143,6 +144,36 @@ def fix_cmd(
     text = render.to_json([r.to_dict() for r in results]) if as_json else None
     verbose = bool(detail or current().verbose)
     click.echo(text or render.fix_results(results, dry_run=dry_run, verbose=verbose))
+    return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
+
+
+@cli.command("preview")
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output directory."
+)
+@click.option(
+    "--codec",
+    type=click.Choice([c.value for c in PreviewCodec]),
+    default=PreviewCodec.MULAW.value,
+    show_default=True,
+    help="G.711 law: mulaw (North America, Japan) or alaw (Europe, most of the world).",
+)
+@opt.json_option("a JSON list")
+@handles_errors
+def preview_cmd(targets: tuple[str, ...], outdir: str, codec: str, as_json: bool) -> ExitCode:
+    """Render what a caller hears: 300-3400 Hz, 8 kHz mono, G.711, as a WAV in OUTDIR.
+
+    Each preview has the source's duration; play it beside the source to hear what the phone
+    network takes away. Exit 0 when every preview was written.
+    """
+    from audioprep.fix.preview import preview_targets
+
+    results = preview_targets(list(targets), outdir, PreviewCodec(codec))
+    if as_json:
+        click.echo(render.to_json([r.to_dict() for r in results]))
+    else:
+        click.echo(render.previews(results))
     return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
 
 

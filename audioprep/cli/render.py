@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # types only: the CLI imports this module for every command, 
     from audioprep.check import CheckResult
     from audioprep.doctor import DoctorReport
     from audioprep.fix.model import FixResult
+    from audioprep.fix.preview import PreviewResult
     from audioprep.hosting.upload import UploadResult
     from audioprep.send.status import CallSummary, StatusReport
     from audioprep.send.submit import JobOutcome
@@ -145,6 +146,18 @@ def _fix_details(result: FixResult) -> list[str]:
     lines = [f"    before: {snapshot_text(result.before)}"] if result.before else []
     lines += [f"    after:  {snapshot_text(result.after)}"] if result.after else []
     return lines + [f"    did: {words}" for words in result.details]
+
+
+def previews(results: Sequence[PreviewResult]) -> str:
+    """One line per source (the preview written, or why not), then a summary."""
+    width = _width(r.source for r in results)
+    lines = []
+    for r in results:
+        what = f"-> {r.output}  ({r.codec.encoder}, 8 kHz mono)" if r.ok else f"error: {r.error}"
+        lines.append(f"{'ok' if r.ok else 'FAILED':<6} {r.source:<{width}}  {what}")
+    failed = sum(not r.ok for r in results)
+    lines.append(f"{len(results)} preview(s): {len(results) - failed} written, {failed} failed")
+    return "\n".join(lines)
 
 
 def upload_results(results: Sequence[UploadResult]) -> str:
