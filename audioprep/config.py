@@ -1,9 +1,13 @@
 """Settings: one table of every setting, and the one place precedence is decided.
 
-Precedence, highest first: a command-line flag, an ``AUDIOPREP_*`` environment variable, the TOML
-config file (``--config``/``AUDIOPREP_CONFIG``, else ``audioprep.toml`` in the user's config
-directory), then the built-in default. Library callers use :func:`load_settings`; the CLI passes
-its flags to the same function. Secrets are never shown: :meth:`Settings.describe` masks them.
+Precedence, highest first: a command-line flag, an ``AUDIOPREP_*`` environment variable, the
+project file (``audioprep.toml``, or ``[tool.audioprep]`` in ``pyproject.toml``, the nearest
+found walking up from the working directory), the user's config file (``--config`` /
+``AUDIOPREP_CONFIG``, else ``audioprep.toml`` in the user's config directory), then the
+built-in default. Besides settings, a file may hold ``[profiles.NAME]`` tables and a
+``[policy]`` table (read here, judged by :mod:`audioprep.fix.profiles` and
+:mod:`audioprep.audio.policy`). Library callers use :func:`load_settings`; the CLI passes its
+flags to the same function. Secrets are never shown: :meth:`Settings.describe` masks them.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 APP = "audioprep"
 CONFIG_ENV = "AUDIOPREP_CONFIG"
 DEFAULT_API_URL = "https://rest.fortytwo.com/1/voice"
+#: The project's own config file, and the shared one it may live in instead (``[tool.audioprep]``).
+PROJECT_FILE, PYPROJECT = "audioprep.toml", "pyproject.toml"
+#: Tables a config file may hold besides settings.
+TABLES = ("profiles", "policy")
 #: Where uploads go in a bucket unless told otherwise (``--prefix``).
 DEFAULT_PREFIX = "audio"
 
@@ -67,7 +75,12 @@ class Settings:
     profile: str = SPEC_BY_NAME["profile"].default
     journal: str | None = None
     config_file: str | None = None
+    project_file: str | None = None
     sources: Mapping[str, str] | None = None
+    #: ``[profiles.NAME]`` tables, the project's over the user's (name -> keys).
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The ``[policy]`` table: the project's keys over the user's.
+    policy: Mapping[str, Any] = field(default_factory=dict)
 
     def source(self, name: str) -> str:
         """Where setting ``name`` came from."""
@@ -116,13 +129,49 @@ def read_config_file(path: Path, *, required: bool) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     section = data.get(APP, data)
-    unknown = sorted(set(section) - set(SPEC_BY_NAME))
+    if path.name == PYPROJECT:
+        section = data.get("tool", {}).get(APP, {})
+    return _checked(section, path)
+
+
+def _checked(section: Any, path: Path) -> dict[str, Any]:
+    """A file's audioprep table: known settings, ``profiles`` and ``policy`` tables."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: the audioprep settings must be a table")
+    unknown = sorted(set(section) - set(SPEC_BY_NAME) - set(TABLES))
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting(s) {', '.join(unknown)}",
-            hint="known settings: " + ", ".join(SPEC_BY_NAME),
+            hint="known settings: " + ", ".join([*SPEC_BY_NAME, *TABLES]),
         )
+    for table in TABLES:
+        if not isinstance(section.get(table, {}), dict):
+            raise ConfigError(f"{path}: '{table}' must be a table ([{table}])")
     return dict(section)
+
+
+def find_project_file(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest ``audioprep.toml``, or ``pyproject.toml`` with a ``[tool.audioprep]``
+    table, in ``start`` (the working directory) or a folder above it (as ruff and black
+    look: in one folder ``audioprep.toml`` wins; a ``pyproject.toml`` without the table is
+    passed over)."""
+    here = Path(os.path.abspath(start if start is not None else os.getcwd()))
+    for folder in (here, *here.parents):
+        own = folder / PROJECT_FILE
+        if own.is_file():
+            return own
+        pyproject = folder / PYPROJECT
+        if pyproject.is_file() and _has_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_table(pyproject: Path) -> bool:
+    try:
+        with pyproject.open("rb") as fh:
+            return APP in tomllib.load(fh).get("tool", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # someone else's broken file is not audioprep's to refuse
 
 
 def load_settings(
@@ -130,8 +179,9 @@ def load_settings(
     *,
     config_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    project_dir: str | os.PathLike[str] | None = None,
 ) -> Settings:
-    """Resolve every setting: flag > environment > config file > default.
+    """Resolve every setting: flag > environment > project file > config file > default.
 
     ``flags`` holds values given on the command line (or by a library caller); ``None`` values
     mean "not given". ``config_path`` names a file that must exist; without it the default file
@@ -139,25 +189,39 @@ def load_settings(
     """
     env = os.environ if env is None else env
     path = Path(config_path) if config_path else default_config_path(env)
-    file_values = read_config_file(path, required=config_path is not None or CONFIG_ENV in env)
+    user = read_config_file(path, required=config_path is not None or CONFIG_ENV in env)
+    found = find_project_file(project_dir)
+    project = read_config_file(found, required=True) if found is not None else {}
+    files = ((f"project file {found}", project), ("config file", user))
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for spec in SPECS:
-        value, source = _resolve(spec, flags or {}, env, file_values)
+        value, source = _resolve(spec, flags or {}, env, files)
         if source != "default":
             values[spec.name] = value
             sources[spec.name] = source
             log.debug("setting %s from %s", spec.name, source)
-    return Settings(**values, config_file=str(path) if file_values else None, sources=sources)
+    return Settings(
+        **values,
+        config_file=str(path) if user else None,
+        project_file=str(found) if found is not None else None,
+        sources=sources,
+        profiles={**user.get("profiles", {}), **project.get("profiles", {})},
+        policy={**user.get("policy", {}), **project.get("policy", {})},
+    )
 
 
 def _resolve(
-    spec: SettingSpec, flags: Mapping[str, Any], env: Mapping[str, str], file: Mapping[str, Any]
+    spec: SettingSpec,
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    files: tuple[tuple[str, Mapping[str, Any]], ...],
 ) -> tuple[Any, str]:
     if flags.get(spec.name) is not None:
         return flags[spec.name], "flag"
     if env.get(spec.env):
         return env[spec.env], f"env {spec.env}"
-    if file.get(spec.name) is not None:
-        return file[spec.name], "config file"
+    for where, values in files:
+        if values.get(spec.name) is not None:
+            return values[spec.name], where
     return spec.default, "default"

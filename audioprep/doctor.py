@@ -10,8 +10,10 @@ from __future__ import annotations
 import platform
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 from audioprep.audio import ffmpeg
 from audioprep.config import Settings
@@ -63,6 +65,14 @@ class DoctorReport:
         }
 
 
+def _from_files(table: Mapping[str, Any], settings: Settings) -> str:
+    """The names a config table holds, and the files it was read from."""
+    if not table:
+        return "none set (built-in only)"
+    files = [f for f in (settings.project_file, settings.config_file) if f]
+    return f"{', '.join(sorted(table))} [from {' and '.join(files)}]"
+
+
 def run_doctor(settings: Settings) -> DoctorReport:
     """Run every check; never raises for a missing tool (that is a failed check)."""
     checks = [
@@ -72,7 +82,10 @@ def run_doctor(settings: Settings) -> DoctorReport:
         _pydub_check(),
         *_ffmpeg_checks(),
         Check("config file", True, settings.config_file or "none found (defaults in use)"),
+        Check("project file", True, settings.project_file or "none found above this folder"),
         *(Check(f"setting {k}", True, v) for k, v in settings.describe().items()),
+        Check("profiles", True, _from_files(settings.profiles, settings)),
+        Check("policy", True, _from_files(settings.policy, settings)),
         _aws_check(),
     ]
     return DoctorReport(tuple(checks))

@@ -402,6 +402,11 @@ def _with_facts(base: Inspection, container: Container, facts: Facts) -> Inspect
     return replace(base, format=container.value, **known)
 
 
+def refresh(item: Inspection, problems: Iterable[Problem]) -> Inspection:
+    """``item`` with exactly ``problems`` (a policy's severities), verdict and code redone."""
+    return _finish(replace(item, problems=()), problems)
+
+
 def _finish(item: Inspection, problems: Iterable[Problem]) -> Inspection:
     """Attach problems (deduplicated, errors first) and decide verdict and API code."""
     unique = list(dict.fromkeys((*item.problems, *problems)))

@@ -27,6 +27,8 @@ from audioprep.models import DEFAULT_PROFILE, ProfileName
 from audioprep.run.model import ReportFormat
 
 if TYPE_CHECKING:
+    from audioprep.audio.policy import Policy
+    from audioprep.fix.profiles import Profile
     from audioprep.send.submit import Destination
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -165,9 +167,33 @@ def report_options(*, default: ReportFormat | None, to_file: str) -> Decorator:
 
 profile_option = click.option(
     "--profile",
-    type=click.Choice(_values(ProfileName)),
-    help=env_help(f"Fix profile. [default: {DEFAULT_PROFILE.value}]", "profile"),
+    metavar="NAME",
+    help=env_help(
+        f"Fix profile: {', '.join(_values(ProfileName))}, or one of the config's [profiles.NAME]"
+        f" ('audioprep profiles' lists them). [default: {DEFAULT_PROFILE.value}]",
+        "profile",
+    ),
 )
+
+
+def custom_profiles(settings: config.Settings) -> tuple[Profile, ...]:
+    """The config files' ``[profiles.NAME]`` tables as profiles (judged here: exit 3)."""
+    from audioprep.fix.profiles import user_profiles
+
+    return user_profiles(settings.profiles)
+
+
+def policy(settings: config.Settings) -> Policy:
+    """The config files' ``[policy]`` table (judged here: exit 3)."""
+    from audioprep.audio.policy import Policy
+
+    return Policy.from_table(settings.policy)
+
+
+def default_jobs() -> int:
+    """Work at once unless told: one per core (the library's own default)."""
+    return os.cpu_count() or 1
+
 
 level_options = stack(
     click.option(

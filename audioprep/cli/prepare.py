@@ -78,8 +78,10 @@ def inspect_cmd(
     """
     from audioprep.audio.inspect import InspectOptions, inspect_targets
 
-    options = InspectOptions(quick=quick, **({"jobs": jobs} if jobs else {}))
+    options = InspectOptions(quick=quick, jobs=jobs or opt.default_jobs())
     items = inspect_targets(list(targets), options)
+    if strict:  # the project's policy decides what fails
+        items = [opt.policy(current().settings()).apply(item) for item in items]
     if not items:
         raise UsageError("no audio-looking files found in " + ", ".join(targets))
     text = (
@@ -138,7 +140,8 @@ def fix_cmd(
         max_gain_db=max_gain_db,
         dry_run=dry_run,
         overwrite=overwrite,
-        **({"jobs": jobs} if jobs else {}),
+        jobs=jobs or opt.default_jobs(),
+        custom_profiles=opt.custom_profiles(settings),
     )
     results = fix_targets(list(targets), options)
     text = render.to_json([r.to_dict() for r in results]) if as_json else None
@@ -177,6 +180,38 @@ def preview_cmd(targets: tuple[str, ...], outdir: str, codec: str, as_json: bool
     return ExitCode.OK if all(r.ok for r in results) else ExitCode.FINDINGS
 
 
+@cli.command("rules")
+@opt.json_option("a JSON list")
+@handles_errors
+def rules_cmd(as_json: bool) -> ExitCode:
+    """List every problem id with its usual severity and what it means.
+
+    These are the ids a [policy] table names (error, warning, ignore; globs such as wav.*).
+    """
+    from audioprep.audio.rules import RULES
+
+    if as_json:
+        click.echo(render.to_json([rule.to_dict() for rule in RULES.values()]))
+    else:
+        click.echo(render.rules(list(RULES.values())))
+    return ExitCode.OK
+
+
+@cli.command("profiles")
+@opt.json_option("a JSON list")
+@handles_errors
+def profiles_cmd(as_json: bool) -> ExitCode:
+    """List the fix profiles, built-in and the config's [profiles.NAME], with their values."""
+    from audioprep.fix.profiles import all_profiles
+
+    found = list(all_profiles(opt.custom_profiles(current().settings())).values())
+    if as_json:
+        click.echo(render.to_json([profile.to_dict() for profile in found]))
+    else:
+        click.echo(render.profiles(found))
+    return ExitCode.OK
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
 @opt.report_options(
@@ -201,7 +236,8 @@ def lint_cmd(
     from audioprep.run.linting import lint
     from audioprep.run.model import ItemStatus
 
-    report = lint(list(paths), quick=quick, strict=strict)
+    policy = opt.policy(current().settings())
+    report = lint(list(paths), quick=quick, strict=strict, policy=policy)
     if not report.items:
         raise UsageError("no audio-looking files found in " + ", ".join(paths))
     default = reports.default_format()

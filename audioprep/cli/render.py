@@ -15,10 +15,12 @@ from audioprep.net.urls import redact_url, without_path
 if TYPE_CHECKING:  # types only: the CLI imports this module for every command, keep it light
     from audioprep.api import Answer
     from audioprep.audio.inspect import Inspection
+    from audioprep.audio.rules import Rule
     from audioprep.check import CheckResult
     from audioprep.doctor import DoctorReport
     from audioprep.fix.model import FixResult
     from audioprep.fix.preview import PreviewResult
+    from audioprep.fix.profiles import Profile
     from audioprep.hosting.upload import UploadResult
     from audioprep.send.status import CallSummary, StatusReport
     from audioprep.send.submit import JobOutcome
@@ -146,6 +148,28 @@ def _fix_details(result: FixResult) -> list[str]:
     lines = [f"    before: {snapshot_text(result.before)}"] if result.before else []
     lines += [f"    after:  {snapshot_text(result.after)}"] if result.after else []
     return lines + [f"    did: {words}" for words in result.details]
+
+
+def rules(found: Sequence[Rule]) -> str:
+    """One line per problem id: id, usual severity, meaning."""
+    width = _width(r.id for r in found)
+    lines = [f"{r.id:<{width}}  {r.severity.value:<7}  {r.meaning}" for r in found]
+    lines.append(f"{len(found)} problem ids; a [policy] table sets their severity")
+    return "\n".join(lines)
+
+
+def profiles(found: Sequence[Profile]) -> str:
+    """One block per profile: name (and what it extends), then its values."""
+    lines = []
+    for p in found:
+        origin = "built-in" if p.extends is None else f"config, extends {p.extends}"
+        lines.append(f"{p.name}  ({origin}): {p.description}")
+        shape = [f"{k}={v}" for k, v in p.to_dict().items() if k not in _NOT_SHOWN and v]
+        lines.append("    " + (" ".join(shape) or "the input's format, rate and channels"))
+    return "\n".join(lines)
+
+
+_NOT_SHOWN = frozenset({"name", "builtin", "extends", "description"})
 
 
 def previews(results: Sequence[PreviewResult]) -> str:

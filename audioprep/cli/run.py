@@ -126,6 +126,7 @@ def run_cmd(
     options = pipeline.RunOptions(
         outdir=outdir, state=state, manifest=manifest, profile=settings.profile,
         allow_fix=not no_fix, fix_warnings=not no_fix_warnings, strict=strict,
+        custom_profiles=opt.custom_profiles(settings), policy=opt.policy(settings),
         max_duration_s=max_duration_s, report_file=report_file,
         bucket=bucket if sandbox else settings.bucket,
         prefix=settings.prefix, s3_endpoint=settings.s3_endpoint, region=settings.region,

@@ -42,7 +42,7 @@ def fix_targets(targets: Sequence[str], options: FixOptions) -> list[FixResult]:
         UsageError: a local target does not exist or cannot be read (nothing is fixed).
     """
     require_inputs(targets)
-    profile = profiles.get_profile(options.profile)
+    profile = profiles.get_profile(options.profile, options.custom_profiles)
     outdir = Path(options.outdir)
     given = set(targets)
     found = [t for t in expand_targets(targets) if t in given or not _inside(t, outdir)]
@@ -159,7 +159,7 @@ def _repair(job: FixJob, path: Path, inspection: Inspection | None) -> FixResult
 def _strategy(job: FixJob, path: Path, found: Inspection) -> FixResult:
     if found.verdict is Verdict.UNUSABLE:
         return job.fail(unusable_reason(found))
-    if job.profile.name is ProfileName.KEEP:
+    if job.profile.name == ProfileName.KEEP:
         return keep.fix_keep(job, path, found)
     if profiles.has_shape(path, found, job.profile, job.options.max_bytes):
         report = decode.analyse(

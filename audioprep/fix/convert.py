@@ -185,6 +185,14 @@ def remux(src: str | os.PathLike[str], dst: str | os.PathLike[str], container: s
     return _error_tail(proc.stderr.decode("utf-8", "replace")) if proc.returncode else None
 
 
+def recode_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], codec: str) -> str | None:
+    """The 16-bit PCM WAV ``src`` as a WAV in ``codec`` (G.711: ``pcm_mulaw``, ``pcm_alaw``)
+    at the same rate, no tags. Returns ``None`` on success, else ffmpeg's last error line."""
+    args = ["-v", "error", "-y", "-i", _file(src), "-map", "0:a:0", "-c:a", codec]
+    proc = ffmpeg.run([*args, *_clean_args(), "-f", "wav", _file(dst)], timeout=120)
+    return _error_tail(proc.stderr.decode("utf-8", "replace")) if proc.returncode else None
+
+
 # --- the command ----------------------------------------------------------------------------
 
 

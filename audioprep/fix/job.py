@@ -96,8 +96,8 @@ class FixJob:
         self.source = source
         self.output = output
         self.work = work
-        self.options = options
-        self.profile = profiles.get_profile(options.profile)
+        self.options = options.for_profile()
+        self.profile = profiles.get_profile(options.profile, options.custom_profiles)
         self.log = ActionLog()
         self.lost_s: float | None = None
         self.decoder_errors = 0
@@ -116,7 +116,7 @@ class FixJob:
             actions=tuple(self.log.actions),
             details=tuple(self.log.details),
             planned=planned,
-            profile=self.profile.name.value,
+            profile=self.profile.name,
             lost_s=self.lost_s,
             decoder_errors=self.decoder_errors,
         )

@@ -7,6 +7,7 @@ contract of ``audioprep fix --json``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -39,7 +40,18 @@ class FixOptions:
     microphone) and fails rather than become loud hiss. ``max_bytes`` is the size
     cap (the API's 5 MB by default; only smaller caps are allowed). ``dry_run`` plans and
     measures but writes nothing. ``overwrite`` replaces an existing, different output file.
+    A profile's own loudness and true-peak apply where these are left at their defaults.
     """
+
+    def for_profile(self) -> FixOptions:
+        """These options with the chosen profile's loudness targets where none were given."""
+        profile = profiles.get_profile(self.profile, self.custom_profiles)
+        changes: dict[str, Any] = {}
+        if profile.loudness_lufs is not None and self.target_lufs == levels.TARGET_LUFS:
+            changes["target_lufs"] = profile.loudness_lufs
+        if profile.true_peak_dbtp is not None and self.true_peak_dbtp == levels.TRUE_PEAK_DBTP:
+            changes["true_peak_dbtp"] = profile.true_peak_dbtp
+        return dataclasses.replace(self, **changes) if changes else self
 
     outdir: str
     profile: str = DEFAULT_PROFILE.value
@@ -53,9 +65,11 @@ class FixOptions:
     dry_run: bool = False
     overwrite: bool = False
     max_bytes: int = api.MAX_AUDIO_BYTES
+    #: The user's profiles (config ``[profiles.NAME]``), besides the built-in ones.
+    custom_profiles: tuple[profiles.Profile, ...] = ()
 
     def __post_init__(self) -> None:
-        profiles.get_profile(self.profile)
+        profiles.get_profile(self.profile, self.custom_profiles)
         if not -40.0 <= self.target_lufs <= -5.0:
             raise UsageError(f"loudness target {self.target_lufs} LUFS is outside -40..-5")
         if not -9.0 <= self.true_peak_dbtp <= 0.0:

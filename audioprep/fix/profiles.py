@@ -11,12 +11,14 @@ arithmetic of what fits under the size cap (:func:`fit_mp3_kbps`, :func:`max_wav
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from audioprep.errors import UsageError
+from audioprep import api
+from audioprep.audio import levels
+from audioprep.errors import ConfigError, UsageError
 from audioprep.models import ProfileName, Severity
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ class Profile:
     loudness (``docs/fix.md``, "Measuring what is encoded").
     """
 
-    name: ProfileName
+    name: str
     description: str
     container: str | None
     codec: str | None
@@ -64,6 +66,29 @@ class Profile:
     lame_quality: int | None = None
     normalise: bool = True
     codec_level_db: float = 0.0
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    max_duration_s: float | None = None
+    #: The built-in this one extends, for a user's profile (``None``: built in).
+    extends: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``audioprep profiles --json``."""
+        return {
+            "name": self.name,
+            "builtin": self.extends is None,
+            "extends": self.extends,
+            "description": self.description,
+            "container": self.container,
+            "codec": self.codec,
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "bitrates_kbps": list(self.bitrates_kbps),
+            "loudness_lufs": self.loudness_lufs,
+            "true_peak_dbtp": self.true_peak_dbtp,
+            "max_duration_s": self.max_duration_s,
+            "normalise": self.normalise,
+        }
 
     @property
     def extension(self) -> str | None:
@@ -71,7 +96,7 @@ class Profile:
         return self.container
 
 
-PROFILES: Mapping[ProfileName, Profile] = {
+PROFILES: Mapping[str, Profile] = {
     ProfileName.VOICE_MP3: Profile(
         name=ProfileName.VOICE_MP3,
         description="MP3 mono 16 kHz CBR 48 kbps (lower to fit 5 MB), Xing header, no tags",
@@ -82,6 +107,8 @@ PROFILES: Mapping[ProfileName, Profile] = {
         bitrates_kbps=MPEG2_LADDER,
         lame_quality=VOICE_LAME_QUALITY,
         codec_level_db=LAME_LEVEL_DB,
+        loudness_lufs=levels.TARGET_LUFS,
+        true_peak_dbtp=levels.TRUE_PEAK_DBTP,
     ),
     ProfileName.VOICE_WAV: Profile(
         name=ProfileName.VOICE_WAV,
@@ -90,6 +117,8 @@ PROFILES: Mapping[ProfileName, Profile] = {
         codec="pcm_s16le",
         sample_rate=8000,
         channels=1,
+        loudness_lufs=levels.TARGET_LUFS,
+        true_peak_dbtp=levels.TRUE_PEAK_DBTP,
     ),
     ProfileName.KEEP: Profile(
         name=ProfileName.KEEP,
@@ -103,13 +132,99 @@ PROFILES: Mapping[ProfileName, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """The profile called ``name``; :class:`UsageError` naming the choices otherwise."""
-    try:
-        return PROFILES[ProfileName(name)]
-    except ValueError:
-        choices = ", ".join(p.value for p in ProfileName)
-        raise UsageError(f"unknown profile {name!r}", hint=f"use one of {choices}") from None
+def get_profile(name: str, custom: Sequence[Profile] = ()) -> Profile:
+    """The profile called ``name`` (a user's ``custom`` ones first); :class:`UsageError`
+    naming the choices otherwise."""
+    known = all_profiles(custom)
+    if name in known:
+        return known[name]
+    choices = ", ".join(known)
+    raise UsageError(f"unknown profile {name!r}", hint=f"use one of {choices}")
+
+
+def all_profiles(custom: Sequence[Profile] = ()) -> dict[str, Profile]:
+    """Built-in and user profiles by name (a user's may not reuse a built-in's name)."""
+    return {**PROFILES, **{p.name: p for p in custom}}
+
+
+#: What a user profile's ``codec`` may be: the container and WAV format tag it makes. The API
+#: takes MP3 or WAV only, so nothing else is offered.
+CODECS: Mapping[str, tuple[str, int | None]] = {
+    "pcm_s16le": ("wav", 1),
+    "pcm_mulaw": ("wav", 7),
+    "pcm_alaw": ("wav", 6),
+    "mp3": ("mp3", None),
+}
+#: The keys a ``[profiles.NAME]`` table may hold.
+PROFILE_KEYS = ("extends", "codec", "sample_rate", "channels", "loudness", "true_peak",
+                "bitrate", "max_duration_s", "description")  # fmt: skip
+
+
+def user_profiles(tables: Mapping[str, Mapping[str, Any]]) -> tuple[Profile, ...]:
+    """The ``[profiles.NAME]`` tables of the config files as profiles, each judged at load.
+
+    Raises:
+        ConfigError: an unknown key or base, a value out of range, a name taken by a built-in,
+            or a codec the API cannot take (it downloads only MP3 and WAV files).
+    """
+    return tuple(_user_profile(name, dict(table)) for name, table in tables.items())
+
+
+def _user_profile(name: str, table: dict[str, Any]) -> Profile:
+    where = f"[profiles.{name}]"
+    unknown = sorted(set(table) - set(PROFILE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}",
+                          hint="known keys: " + ", ".join(PROFILE_KEYS))  # fmt: skip
+    if name in PROFILES or not api.safe_segment(name) == name:
+        raise ConfigError(f"{where}: the name must be new and use letters, digits, - and _")
+    base = PROFILES.get(str(table.get("extends", ProfileName.VOICE_WAV.value)))
+    if base is None or base.name == ProfileName.KEEP:
+        raise ConfigError(f"{where}: extends must be voice-mp3 or voice-wav")
+    codec = str(table.get("codec", "mp3" if base.container == "mp3" else base.codec))
+    if codec not in CODECS:
+        raise ConfigError(
+            f"{where}: codec {codec!r} makes a file the API refuses: it downloads only MP3 and"
+            " WAV (name.extension, -107)",
+            hint="use one of " + ", ".join(CODECS),
+        )
+    return _built(name, table, base, codec, where)
+
+
+def _built(name: str, table: dict[str, Any], base: Profile, codec: str, where: str) -> Profile:
+    container = CODECS[codec][0]
+    rate = _number(table, "sample_rate", base.sample_rate or 8000, where, 8000, 48000)
+    if container == "mp3" and rate not in MP3_RATES:
+        raise ConfigError(f"{where}: an MP3 cannot carry {rate} Hz", hint=f"use one of {MP3_RATES}")
+    kbps = int(_number(table, "bitrate", 0, where, 0, 320))
+    ladder = tuple(k for k in MPEG2_LADDER if not kbps or k <= kbps) if container == "mp3" else ()
+    return Profile(
+        name=name,
+        description=str(table.get("description", f"{codec} {rate} Hz (extends {base.name})")),
+        container=container,
+        codec="libmp3lame" if codec == "mp3" else codec,
+        sample_rate=int(rate),
+        channels=int(_number(table, "channels", 1, where, 1, 2)),
+        bitrates_kbps=(kbps,) if kbps and not ladder else ladder,
+        lame_quality=base.lame_quality if container == "mp3" else None,
+        codec_level_db=LAME_LEVEL_DB if container == "mp3" else 0.0,
+        loudness_lufs=_optional(table, "loudness", where, -40.0, -5.0) or base.loudness_lufs,
+        true_peak_dbtp=_optional(table, "true_peak", where, -9.0, 0.0) or base.true_peak_dbtp,
+        max_duration_s=_optional(table, "max_duration_s", where, 0.1, 3600.0),
+        extends=base.name,
+    )
+
+
+def _number(table: dict[str, Any], key: str, default: float, where: str, low: float,
+            high: float) -> float:  # fmt: skip
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConfigError(f"{where}: {key} must be a number from {low:g} to {high:g}")
+    return value
+
+
+def _optional(table: dict[str, Any], key: str, where: str, low: float, high: float) -> float | None:
+    return None if key not in table else float(_number(table, key, 0, where, low, high))
 
 
 # --- conformance ------------------------------------------------------------------------------
@@ -129,7 +244,7 @@ def has_shape(path: Path, item: Inspection, profile: Profile, cap: int) -> bool:
 
 def shape_problem(path: Path, item: Inspection, profile: Profile) -> str | None:
     """Why ``path`` is not shaped as ``profile`` demands (``None`` when it is)."""
-    if profile.name is ProfileName.KEEP:
+    if profile.name == ProfileName.KEEP:
         return None
     want = (profile.container, profile.sample_rate, profile.channels)
     got = (item.format, item.sample_rate, item.channels)
@@ -147,8 +262,9 @@ def _mp3_shape(path: Path, profile: Profile) -> str | None:
 
     scan = mp3scan.scan_mp3(path)
     kbps = scan.avg_bitrate // 1000
-    if scan.layer != 3 or scan.mpeg_version != "2":
-        return f"MPEG-{scan.mpeg_version} layer {scan.layer}, expected MPEG-2 Layer III"
+    version = _mpeg_version(profile.sample_rate or 16000)
+    if scan.layer != 3 or scan.mpeg_version != version:
+        return f"MPEG-{scan.mpeg_version} layer {scan.layer}, expected MPEG-{version} Layer III"
     if scan.bitrate_mode is not mp3scan.BitrateMode.CBR or kbps not in profile.bitrates_kbps:
         return f"{scan.bitrate_mode} {kbps} kbps, expected CBR {profile.bitrates_kbps}"
     if scan.vbr_header is None:
@@ -163,12 +279,26 @@ def _wav_shape(path: Path, profile: Profile) -> str | None:
 
     scan = wavscan.scan_wav(path)
     chunks = tuple(c.id for c in scan.chunks)
+    codec = profile.codec or "pcm_s16le"
+    if codec != "pcm_s16le":  # G.711: an 18-byte fmt chunk and the fact chunk non-PCM carries
+        errors = [p for p in scan.problems if p.severity is Severity.ERROR]
+        if scan.codec != codec or errors or chunks not in (_G711_CHUNKS, _G711_CHUNKS[::2]):
+            return f"{scan.codec} in chunks {chunks}, expected {codec} in {_G711_CHUNKS}"
+        return None
     if chunks != ("fmt ", "data") or scan.problems:
         return f"chunks {chunks}, expected ('fmt ', 'data') and no header problems"
     fmt_size = scan.chunks[0].size
     if scan.format_tag != wavscan.PCM or scan.bits_per_sample != 16 or fmt_size != 16:
         return "not a canonical 16-byte PCM 16-bit fmt chunk"
     return None
+
+
+_G711_CHUNKS = ("fmt ", "fact", "data")
+
+
+def _mpeg_version(rate: int) -> str:
+    """The MPEG version a Layer III stream at ``rate`` is (``1``, ``2`` or ``2.5``)."""
+    return "1" if rate >= 32000 else ("2" if rate >= 16000 else "2.5")
 
 
 # --- sizes ----------------------------------------------------------------------------------

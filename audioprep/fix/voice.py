@@ -336,6 +336,14 @@ def _note_edit(job: FixJob, plan: Plan, edit: Edit, measured: DecodeReport) -> N
 def _done(
     job: FixJob, out: Path, report: DecodeReport | None, plan: Plan, gain: float
 ) -> FixResult:
+    codec = job.profile.codec or "pcm_s16le"
+    if job.profile.container == "wav" and codec != "pcm_s16le":
+        coded = job.work / f"{codec}.wav"
+        error = convert.recode_wav(out, coded, codec)
+        if error is not None:
+            return job.fail(f"ffmpeg could not write {codec}: {error}")
+        job.log.add("encoded", f"encoded as {codec} (G.711)")
+        out = coded
     fields: dict[str, Any] = {
         "duration_s": round(plan.duration_s, 3),
         "gain_db": round(gain, 2),

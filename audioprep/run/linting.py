@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 from audioprep.audio.inspect import Inspection, InspectOptions, Verdict, inspect_targets
+from audioprep.audio.policy import Policy
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import is_url
 from audioprep.run.model import ItemReport, ItemStatus, RunReport, Stage, StageOutcome, StageStatus
@@ -24,14 +25,22 @@ CHECK_PREFIXES = ("name.", "url.")
 _NOT_FACTS = frozenset({"path", "verdict", "api_code", "problems"})
 
 
-def lint(paths: Sequence[str], *, quick: bool = False, strict: bool = False) -> RunReport:
+def lint(
+    paths: Sequence[str],
+    *,
+    quick: bool = False,
+    strict: bool = False,
+    policy: Policy | None = None,
+) -> RunReport:
     """Check and inspect files, directories (walked for audio-looking files) or URLs.
 
     ``quick`` skips the full decode (headers and structure only); ``strict`` makes warnings
-    fail too. Items keep the order :func:`~audioprep.audio.inspect.inspect_targets` gives.
+    fail too; ``policy`` (the config's ``[policy]``) sets the severities first. Items keep the
+    order :func:`~audioprep.audio.inspect.inspect_targets` gives.
     """
     started = time.perf_counter()
-    inspections = inspect_targets(list(paths), InspectOptions(quick=quick))
+    found = inspect_targets(list(paths), InspectOptions(quick=quick))
+    inspections = [policy.apply(item) for item in found] if policy else found
     items = tuple(lint_item(i, quick=quick, strict=strict) for i in inspections)
     return RunReport(
         items=items,

@@ -30,9 +30,11 @@ from pathlib import Path
 from audioprep import api, tempfiles
 from audioprep.audio import levels
 from audioprep.audio.inspect import LONG_PROMPT_S, require_inputs
+from audioprep.audio.policy import Policy
 from audioprep.config import DEFAULT_API_URL, DEFAULT_PREFIX
 from audioprep.errors import ConfigError, ExitCode, UsageError, storage_error
 from audioprep.fix.model import FixOptions
+from audioprep.fix.profiles import Profile
 from audioprep.hosting.clients import HostingTarget, Warmer, release, uploader_for
 from audioprep.hosting.keys import PublicMode
 from audioprep.models import DEFAULT_PROFILE
@@ -93,8 +95,10 @@ class RunOptions:
     normalise: bool = True
     max_gain_db: float = levels.MAX_GAIN_DB
     allow_fix: bool = True
+    custom_profiles: tuple[Profile, ...] = ()
     fix_warnings: bool = True
     strict: bool = False
+    policy: Policy | None = None
     max_duration_s: float = LONG_PROMPT_S
     bucket: str | None = None
     prefix: str = DEFAULT_PREFIX
@@ -220,6 +224,7 @@ def run_pipeline(
         outdir=str(paths.outdir),
         profile=options.profile,
         exclude=(paths.outdir, paths.work),
+        custom_profiles=options.custom_profiles,
     )
     _check_destinations(items, options)
     _prove_writable(paths, options)
@@ -262,7 +267,9 @@ def _check_options(options: RunOptions) -> None:
         from audioprep.send.client import check_token
 
         check_token(options.api_token)
-    FixOptions(outdir=options.outdir, profile=options.profile)  # UsageError for a bad profile
+    FixOptions(  # UsageError for a bad profile
+        outdir=options.outdir, profile=options.profile, custom_profiles=options.custom_profiles
+    )
 
 
 def _check_destinations(items: Sequence[PlannedItem], options: RunOptions) -> None:
@@ -504,6 +511,7 @@ class Runner:
             max_gain_db=o.max_gain_db,
             jobs=1,
             dry_run=o.dry_run,
+            custom_profiles=o.custom_profiles,
         )
         return StageConfig(
             fix=fix,
@@ -511,6 +519,7 @@ class Runner:
             allow_fix=o.allow_fix,
             fix_warnings=o.fix_warnings,
             strict=o.strict,
+            policy=o.policy,
             max_duration_s=o.max_duration_s,
             hosting=self.context.hosting,
             dry_run=o.dry_run,

@@ -97,6 +97,7 @@ def plan_items(
     outdir: str,
     profile: str,
     exclude: Sequence[Path] = (),
+    custom_profiles: Sequence[profiles.Profile] = (),
 ) -> list[PlannedItem]:
     """Every item of a run, in order, with output paths under ``outdir``.
 
@@ -119,7 +120,7 @@ def plan_items(
             _add(items, _manifest_item(target, entry))
     if not items:
         raise UsageError("no audio-looking files found in " + ", ".join(sources or ["manifest"]))
-    return _named(list(items.values()), outdir, profile)
+    return _named(list(items.values()), outdir, profiles.get_profile(profile, custom_profiles))
 
 
 def _item(target: str, *, destinations: tuple[Destination, ...]) -> PlannedItem:
@@ -166,12 +167,12 @@ def _merge(*groups: Iterable[Destination]) -> tuple[Destination, ...]:
     return tuple(seen.values())
 
 
-def _named(items: list[PlannedItem], outdir: str, profile: str) -> list[PlannedItem]:
+def _named(items: list[PlannedItem], outdir: str, profile: profiles.Profile) -> list[PlannedItem]:
     from audioprep.fix.batch import output_names
     from audioprep.fix.model import Source
 
     sources = [Source(i.source, i.shown, i.name) for i in items]
-    names = output_names(sources, profiles.get_profile(profile))
+    names = output_names(sources, profile)
     return [
         replace(item, index=index, output=os.path.join(outdir, name))
         for index, (item, name) in enumerate(zip(items, names, strict=True))

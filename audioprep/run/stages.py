@@ -37,11 +37,13 @@ from audioprep.audio.inspect import (
     inspect_file,
     unusable_reason,
 )
+from audioprep.audio.policy import Policy
 from audioprep.errors import AudioprepError, ConfigError, ExitCode, ServiceUnavailable
 from audioprep.fix.batch import fix_source
 from audioprep.fix.model import FixOptions
 from audioprep.fix.model import Source as FixSource
 from audioprep.fix.model import Status as FixStatus
+from audioprep.fix.profiles import get_profile, has_shape
 from audioprep.hosting.clients import HostingTarget
 from audioprep.models import Problem, Severity
 from audioprep.net import sessions, urls
@@ -72,6 +74,7 @@ class StageConfig:
     allow_fix: bool = True
     fix_warnings: bool = True
     strict: bool = False
+    policy: Policy | None = None
     max_duration_s: float = LONG_PROMPT_S
     hosting: HostingTarget | None = None
     dry_run: bool = False
@@ -395,13 +398,16 @@ def legal_name(name: str) -> str:
 def stage_inspect(run: ItemRun) -> StageOutcome:
     """Structure first; a full decode only if the structure finds nothing to fix."""
     sha256 = run.facts.content_sha256 or ""
-    print_ = fingerprint("inspect", sha256, run.task.name, run.config.max_duration_s)
+    policy = run.config.policy if run.config.strict else None
+    print_ = fingerprint("inspect", sha256, run.task.name, run.config.max_duration_s, repr(policy))
     earlier = run.reusable(Stage.INSPECT, sha256, print_)
     if earlier is not None:
         found = dict(earlier.outputs)
         run.update(**_facts_from_state(found))
         return outcome(Stage.INSPECT, StageStatus.REUSED, earlier.message, **_brief(found))
     item = _inspect(Path(run.facts.path or ""), run.task.name, run.config.max_duration_s)
+    if run.config.strict and run.config.policy is not None:  # --strict: the project's policy
+        item = run.config.policy.apply(item)
     run.update(
         inspection=item,
         verdict=item.verdict,
@@ -495,6 +501,17 @@ def fix_reasons(facts: ItemFacts, *, fix_warnings: bool = True) -> tuple[Problem
     return tuple(p for p in facts.problems if p.severity is Severity.WARNING and p.fixable)
 
 
+def _off_profile(run: ItemRun) -> bool:
+    """Whether a user's profile (a platform's requirements: ``[profiles.NAME]``) asks for a
+    shape the file does not have. The built-in profiles leave an ``ok`` file as it is."""
+    options, facts = run.config.fix, run.facts
+    profile = get_profile(options.profile, options.custom_profiles)
+    if profile.extends is None or facts.inspection is None or not run.config.allow_fix:
+        return False
+    path = Path(facts.path or "")
+    return not has_shape(path, facts.inspection, profile, options.max_bytes)
+
+
 def _remaining_warnings(facts: ItemFacts) -> tuple[Problem, ...]:
     """Warnings still true of what is hosted: those no fix repairs, and, when the item was
     not fixed, the rest too."""
@@ -506,7 +523,7 @@ def _fix(run: ItemRun) -> StageOutcome:
     facts = run.facts
     wanted = run.config.fix_warnings and run.config.allow_fix  # --no-fix: warnings stay
     reasons = fix_reasons(facts, fix_warnings=wanted)
-    if not reasons:
+    if not reasons and not _off_profile(run):
         sha256 = facts.content_sha256
         run.update(hosted=facts.path, hosted_sha256=sha256, after=facts.before)
         return outcome(Stage.FIX, StageStatus.SKIPPED, "not needed: ready as it is")
