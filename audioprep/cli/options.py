@@ -143,8 +143,11 @@ def dry_run_option(what: str) -> Decorator:
     return click.option("--dry-run", is_flag=True, help=what)
 
 
-def report_options(*, default: ReportFormat | None, to_file: str) -> Decorator:
-    """``--report`` (a format; without ``default``, the environment's) and ``--report-file``."""
+def report_options(
+    *, default: ReportFormat | None, to_file: str, formats: Iterable[ReportFormat] = ReportFormat
+) -> Decorator:
+    """``--report`` (one of ``formats``; without ``default``, the environment's) and
+    ``--report-file``."""
     shown = (
         {"default": default.value, "show_default": True, "help": "Report format."}
         if default is not None
@@ -154,11 +157,35 @@ def report_options(*, default: ReportFormat | None, to_file: str) -> Decorator:
         click.option(
             "--report",
             "report_format",
-            type=click.Choice(_values(ReportFormat)),
+            type=click.Choice(_values(formats)),
             **shown,
         ),
         click.option("--report-file", type=click.Path(dir_okay=False), help=to_file),
     )
+
+
+embed_audio_option = click.option(
+    "--embed-audio",
+    is_flag=True,
+    help="--report html: put the audio in the page (one file to share) instead of beside it.",
+)
+
+
+def html_report(report: Any, report_file: str | None, default_dir: str, embed: bool) -> str:
+    """Write the html report (default ``audioprep-report.html`` in ``default_dir``); its path."""
+    from pathlib import Path
+
+    from audioprep.run import html
+
+    path = Path(html_report_path(report_file, default_dir))
+    return str(html.write_html(report, html.HtmlOptions(path=path, embed_audio=embed)))
+
+
+def html_report_path(report_file: str | None, default_dir: str) -> str:
+    """Where :func:`html_report` will write (proven writable before the work)."""
+    from audioprep.run.html import DEFAULT_NAME
+
+    return report_file or os.path.join(default_dir, DEFAULT_NAME)
 
 
 # --------------------------------------------------------------------------------------------

@@ -61,6 +61,12 @@ def validate_cmd(
 @opt.strict_option()
 @opt.jobs_option("Files decoded")
 @opt.detail_option
+@opt.report_options(
+    default=ReportFormat.TEXT,
+    to_file="--report html: the page [default: audioprep-report.html here].",
+    formats=(ReportFormat.TEXT, ReportFormat.JSON, ReportFormat.HTML),
+)
+@opt.embed_audio_option
 @handles_errors
 def inspect_cmd(
     targets: tuple[str, ...],
@@ -69,6 +75,9 @@ def inspect_cmd(
     strict: bool,
     jobs: int | None,
     detail: int,
+    report_format: str,
+    report_file: str | None,
+    embed_audio: bool,
 ) -> ExitCode:
     """Inspect audio files, directories (recursively) or URLs for real.
 
@@ -84,9 +93,16 @@ def inspect_cmd(
         items = [opt.policy(current().settings()).apply(item) for item in items]
     if not items:
         raise UsageError("no audio-looking files found in " + ", ".join(targets))
+    passed = all(i.passes(strict=strict) for i in items)
+    if report_format == ReportFormat.HTML.value:
+        from audioprep.run.linting import as_report
+
+        page = opt.html_report(as_report(items, strict=strict), report_file, ".", embed_audio)
+        click.echo(f"{len(items)} inspected; report in {page}", err=True)
+        return ExitCode.OK if passed else ExitCode.FINDINGS
     text = (
         render.to_json([i.to_dict() for i in items])
-        if as_json
+        if as_json or report_format == "json"
         else render.inspections(items, strict=strict, verbose=bool(detail or current().verbose))
     )
     click.echo(text)
@@ -220,6 +236,7 @@ def profiles_cmd(as_json: bool) -> ExitCode:
 )
 @opt.quick_option
 @opt.strict_option()
+@opt.embed_audio_option
 @handles_errors
 def lint_cmd(
     paths: tuple[str, ...],
@@ -227,6 +244,7 @@ def lint_cmd(
     report_file: str | None,
     quick: bool,
     strict: bool,
+    embed_audio: bool,
 ) -> ExitCode:
     """Check names and inspect audio files, directories or URLs for CI and pre-commit.
 
@@ -242,6 +260,11 @@ def lint_cmd(
         raise UsageError("no audio-looking files found in " + ", ".join(paths))
     default = reports.default_format()
     chosen = ReportFormat(report_format) if report_format else default
+    passed = all(item.status is ItemStatus.OK for item in report.items)
+    if chosen is ReportFormat.HTML:
+        page = opt.html_report(report, report_file, ".", embed_audio)
+        click.echo(f"{reports.summary_line(report)}; report in {page}", err=True)
+        return ExitCode.OK if passed else ExitCode.FINDINGS
     if report_file:
         try:
             reports.write_report(report_file, reports.render(report, chosen))
@@ -249,7 +272,6 @@ def lint_cmd(
             raise UsageError(f"cannot write {report_file}: {exc.strerror or exc}") from exc
         chosen = default
     click.echo(reports.render(report, chosen), nl=False)
-    passed = all(item.status is ItemStatus.OK for item in report.items)
     return ExitCode.OK if passed else ExitCode.FINDINGS
 
 

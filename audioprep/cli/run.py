@@ -68,6 +68,7 @@ from audioprep.run.model import ExecutorName, ReportFormat
     to_file="Write the report here (atomically; checked before any work).",
 )
 @opt.dry_run_option("Check, inspect and plan fixes; write nothing.")
+@opt.embed_audio_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @opt.detail_option
 @handles_errors
@@ -102,6 +103,7 @@ def run_cmd(
     report_format: str,
     report_file: str | None,
     dry_run: bool,
+    embed_audio: bool,
     quiet: bool,
     detail: int,
 ) -> ExitCode:
@@ -127,7 +129,8 @@ def run_cmd(
         outdir=outdir, state=state, manifest=manifest, profile=settings.profile,
         allow_fix=not no_fix, fix_warnings=not no_fix_warnings, strict=strict,
         custom_profiles=opt.custom_profiles(settings), policy=opt.policy(settings),
-        max_duration_s=max_duration_s, report_file=report_file,
+        max_duration_s=max_duration_s,
+        report_file=_html_path(report_file, outdir) if report_format == "html" else report_file,
         bucket=bucket if sandbox else settings.bucket,
         prefix=settings.prefix, s3_endpoint=settings.s3_endpoint, region=settings.region,
         public_mode=public_mode, submit=submit, destinations=opt.destinations(numbers, to_file),
@@ -141,6 +144,11 @@ def run_cmd(
         report = pipeline.run_pipeline(list(sources), options, progress=progress)
     finally:
         progress.close()
+    if report_format == ReportFormat.HTML.value:
+        page = opt.html_report(report, options.report_file, ".", embed_audio)
+        if not quiet:
+            click.echo(f"{reports.summary_line(report)}; report in {page}", err=True)
+        return pipeline.exit_code(report)
     shown = reports.TextOptions(
         width=None if report_file else opt.text_width(), verbose=bool(detail or current().verbose)
     )
@@ -155,3 +163,10 @@ def run_cmd(
     else:
         click.echo(text, nl=False)
     return pipeline.exit_code(report)
+
+
+def _html_path(report_file: str | None, outdir: str) -> str:
+    """The html report's place: ``--report-file``, else beside OUTDIR."""
+    import os
+
+    return opt.html_report_path(report_file, os.path.dirname(os.path.abspath(outdir)))

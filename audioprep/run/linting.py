@@ -50,6 +50,14 @@ def lint(
     )
 
 
+def as_report(
+    inspections: Sequence[Inspection], *, quick: bool = False, strict: bool = False
+) -> RunReport:
+    """Inspections already made (``audioprep inspect``) as a lint report."""
+    items = tuple(lint_item(i, quick=quick, strict=strict) for i in inspections)
+    return RunReport(items=items, command="inspect", stages_requested=(Stage.CHECK, Stage.INSPECT))
+
+
 def lint_item(inspection: Inspection, *, quick: bool = False, strict: bool = False) -> ItemReport:
     """One inspection as a run item with its check and inspect stages."""
     failing = _failing(inspection, strict=strict)
@@ -67,6 +75,7 @@ def lint_item(inspection: Inspection, *, quick: bool = False, strict: bool = Fal
         verdict=inspection.verdict.value,
         api_code=inspection.api_code,
         problems=inspection.problems,
+        before=inspection.snapshot(),
         stages=(_check_stage(of_name), _inspect_stage(inspection, of_audio, quick=quick)),
     )
 

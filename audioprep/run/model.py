@@ -62,6 +62,7 @@ class ReportFormat(StrEnum):
     JUNIT = "junit"
     GITHUB = "github"
     SARIF = "sarif"
+    HTML = "html"  # a page and an audio folder: written by audioprep.run.html, to a file
 
 
 @dataclass(frozen=True, slots=True)

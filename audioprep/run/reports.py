@@ -64,6 +64,8 @@ def render(report: RunReport, fmt: ReportFormat, text: TextOptions = TextOptions
         return render_github(report)
     if fmt is ReportFormat.SARIF:
         return render_sarif(report)
+    if fmt is ReportFormat.HTML:
+        raise ValueError("the html report is a page and its audio: audioprep.run.html.write_html")
     assert_never(fmt)
 
 
