@@ -59,6 +59,7 @@ class Facts:
     picture_bytes: int = 0
     loudness_lufs: float | None = None
     peak_dbfs: float | None = None
+    above_band_share: float | None = None
     decoded: bool = False
     problems: tuple[Problem, ...] = ()
 
@@ -190,12 +191,16 @@ def _joined(problems: tuple[Problem, ...], extra: Problem | None) -> tuple[Probl
     return (*problems, extra) if extra else problems
 
 
+#: The inspection's decode: the usual measurements, and what the telephone band cuts away.
+_MEASURE = decode.AnalyseOptions(narrowband=True)
+
+
 def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
     over_cap = path.stat().st_size > MAX_AUDIO_BYTES
     if over_cap:  # refused for its size already: decode as much as the API would take
-        report = decode.analyse(path, max_bytes=MAX_AUDIO_BYTES)
+        report = decode.analyse(path, max_bytes=MAX_AUDIO_BYTES, options=_MEASURE)
     else:
-        report = decode.analyse(path, header_duration_s=facts.header_duration_s)
+        report = decode.analyse(path, header_duration_s=facts.header_duration_s, options=_MEASURE)
     problems = list(facts.problems) + ([_partly_decoded()] if over_cap else [])
     if container not in (Container.MP3, Container.WAV) and not report.decodable:
         problems = [_not_decodable(container)]
@@ -214,6 +219,7 @@ def _with_decode(path: Path, container: Container, facts: Facts) -> Facts:
         picture_bytes=facts.picture_bytes,
         loudness_lufs=_finite(report.integrated_lufs),
         peak_dbfs=_finite(report.peak_dbfs),  # None for digital silence (level.silent says so)
+        above_band_share=report.above_band_share,
         decoded=True,
         problems=(*problems, *_measured(report.problems, partial=over_cap)),
     )

@@ -117,6 +117,8 @@ class Inspection:
     picture_bytes: int = 0
     loudness_lufs: float | None = None
     peak_dbfs: float | None = None
+    #: The share of the energy above 3.4 kHz: what a phone call cuts away (full decode only).
+    above_band_share: float | None = None
     decoded: bool = False
     problems: tuple[Problem, ...] = ()
 
@@ -151,6 +153,7 @@ class Inspection:
             "picture_bytes": self.picture_bytes,
             "loudness_lufs": _round(self.loudness_lufs, 1),
             "peak_dbfs": _round(self.peak_dbfs, 1),
+            "above_band_share": self.above_band_share,
             "decoded": self.decoded,
             "problems": [p.to_dict() for p in self.problems],
         }

@@ -100,7 +100,7 @@ _TABLE: tuple[tuple[str, Severity, str], ...] = (
     ("level.leading_silence", W, "dead air before the prompt starts"),
     ("level.trailing_silence", W, "dead air after the prompt ends"),
     ("level.loudness", N, "the measured loudness and peak"),
-    ("level.narrowband", W, "most energy above 3.4 kHz, which a call cuts (not measured yet)"),
+    ("level.narrowband", W, "most of the energy lies above 3.4 kHz, which a phone call cuts"),
     ("phone.sample_rate", W, "more bandwidth than a phone line carries"),
     ("phone.channels", W, "more than one channel: calls are mono"),
     ("duration.long", W, "longer than the limit: unusually long for a prompt"),

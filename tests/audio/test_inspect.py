@@ -27,6 +27,8 @@ from tests.conftest import Cli
 from tests.support import audio_factory as af
 from tests.support.httpserver import LocalHTTPServer
 
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -397,3 +399,19 @@ def test_no_error_on_intact_files_in_quick_mode(corpus: dict[str, Path]) -> None
     for name in ("phone-ready mp3", "phone-ready wav", "mu-law wav", "hi-fi stereo mp3"):
         item = inspect_file(corpus[name], options=InspectOptions(quick=True))
         assert not [p for p in item.problems if p.severity is Severity.ERROR], name
+
+
+def test_what_the_telephone_band_cuts_away_is_measured(tmp_path: Path) -> None:
+    """Energy above 3.4 kHz: a 6 kHz whistle loses most of it (level.narrowband), speech and
+    a 440 Hz tone almost none; quick mode does not decode, so it does not say."""
+    whistle = af.make_tone(tmp_path, "whistle.wav", seconds=2, rate=44100, frequency=6000)
+    tone = af.make_tone(tmp_path, "tone.wav", seconds=2, rate=44100)
+    high = inspect_file(whistle)
+    assert high.above_band_share is not None and high.above_band_share > 0.5
+    (problem,) = [p for p in high.problems if p.id == "level.narrowband"]
+    assert problem.severity is Severity.WARNING and "preview" in problem.message
+    for quiet in (tone, SAMPLES / "welcome.mp3", SAMPLES / "opening_hours.wav"):
+        found = inspect_file(quiet)
+        assert found.above_band_share is not None and found.above_band_share < 0.1, quiet
+        assert "level.narrowband" not in {p.id for p in found.problems}
+    assert inspect_file(whistle, options=InspectOptions(quick=True)).above_band_share is None
