@@ -65,6 +65,17 @@ def test_a_user_profile_makes_fix_write_mulaw_8k_wavs(project: Path, run_cli: Cl
     assert {p["name"] for p in listed} == {"voice-mp3", "voice-wav", "keep", "connect"}
 
 
+def test_a_profile_limits_the_length(project: Path, run_cli: Cli) -> None:
+    _configure(project, CONNECT + "max_duration_s = 3.0\n")
+    sources = [str(SAMPLES / "welcome.mp3"), str(SAMPLES / "payment_due.mp3")]
+    found = json.loads(run_cli("fix", *sources, "-o", str(project / "out"), "--profile",
+                               "connect", "--json", expect=ExitCode.FINDINGS).stdout)  # fmt: skip
+    by_name = {Path(r["source"]).name: r for r in found}
+    assert by_name["welcome.mp3"]["status"] == "failed"  # 4.2 s of speech
+    assert "max_duration_s (3 s)" in by_name["welcome.mp3"]["error"]
+    assert by_name["payment_due.mp3"]["status"] == "fixed"  # 2.7 s
+
+
 def test_a_profile_the_api_cannot_take_is_refused_at_load(project: Path, run_cli: Cli) -> None:
     _configure(project, '[tool.audioprep.profiles.opus]\nextends = "voice-mp3"\ncodec = "opus"\n')
     result = run_cli("profiles", expect=ExitCode.CONFIG)

@@ -212,6 +212,12 @@ class FixJob:
         gain = self.gain(report)
         if gain > self.options.max_gain_db:
             return self.fail(self._too_quiet(report, gain))
+        longest = self.profile.max_duration_s
+        if longest is not None and duration > longest:
+            return self.fail(
+                f"{duration:.1f} s after trimming: longer than profile {self.profile.name}'s"
+                f" max_duration_s ({longest:g} s); shorten the recording"
+            )
         kbps = self.fit(duration)
         if isinstance(kbps, FixResult):
             return kbps
