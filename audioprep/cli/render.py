@@ -72,21 +72,13 @@ def doctor(report: DoctorReport) -> str:
 
 
 def _facts(item: Inspection) -> str:
-    parts = [item.codec or item.format or "?"]
-    if item.sample_rate:
-        parts.append(f"{item.sample_rate / 1000:g}kHz")
-    if item.channels:
-        parts.append({1: "mono", 2: "stereo"}.get(item.channels, f"{item.channels}ch"))
-    if item.duration_s is not None:
-        parts.append(f"{item.duration_s:.1f}s")
-    parts.append(_size(item.size_bytes))
-    return " ".join(parts)
+    """``mp3 44.1kHz stereo 5.6s 90kB`` (the codec where the format is a container)."""
+    from dataclasses import replace
 
+    from audioprep.run.layout import snapshot_text
 
-def _size(size: int) -> str:
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f}MB"
-    return f"{size / 1000:.0f}kB" if size >= 1000 else f"{size}B"
+    shot = replace(item.snapshot(), format=item.codec or item.format)
+    return snapshot_text(shot, unit_gap="", levels=False)
 
 
 def inspections(items: Sequence[Inspection], *, strict: bool = False, verbose: bool = False) -> str:

@@ -98,24 +98,26 @@ def fitted(line: str, width: int | None) -> str:
     return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
-def snapshot_text(shot: Snapshot) -> str:
-    """``mp3 44.1 kHz stereo 5.6 s -23.6 LUFS peak -4.1 dBFS 90 kB``."""
+def snapshot_text(shot: Snapshot, *, unit_gap: str = " ", levels: bool = True) -> str:
+    """``mp3 44.1 kHz stereo 5.6 s -23.6 LUFS peak -4.1 dBFS 90 kB``; ``unit_gap=""`` and
+    ``levels=False`` give ``inspect``'s compact ``mp3 44.1kHz stereo 5.6s 90kB``."""
+    g = unit_gap
     parts = [shot.format or "?"]
     if shot.sample_rate:
-        parts.append(f"{shot.sample_rate / 1000:g} kHz")
+        parts.append(f"{shot.sample_rate / 1000:g}{g}kHz")
     if shot.channels:
-        parts.append({1: "mono", 2: "stereo"}.get(shot.channels, f"{shot.channels} ch"))
+        parts.append({1: "mono", 2: "stereo"}.get(shot.channels, f"{shot.channels}{g}ch"))
     if shot.duration_s is not None:
-        parts.append(f"{shot.duration_s:.1f} s")
-    if shot.loudness_lufs is not None:
+        parts.append(f"{shot.duration_s:.1f}{g}s")
+    if levels and shot.loudness_lufs is not None:
         parts.append(f"{shot.loudness_lufs:.1f} LUFS")
-    if shot.peak_dbfs is not None:
+    if levels and shot.peak_dbfs is not None:
         parts.append(f"peak {shot.peak_dbfs:.1f} dBFS")
-    parts.append(_size(shot.size_bytes))
+    parts.append(_size(shot.size_bytes, g))
     return " ".join(parts)
 
 
-def _size(size: int) -> str:
+def _size(size: int, gap: str) -> str:
     if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    return f"{size / 1000:.0f} kB" if size >= 1000 else f"{size} B"
+        return f"{size / 1_000_000:.1f}{gap}MB"
+    return f"{size / 1000:.0f}{gap}kB" if size >= 1000 else f"{size}{gap}B"
