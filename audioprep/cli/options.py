@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
@@ -173,8 +174,6 @@ embed_audio_option = click.option(
 
 def html_report(report: Any, report_file: str | None, default_dir: str, embed: bool) -> str:
     """Write the html report (default ``audioprep-report.html`` in ``default_dir``); its path."""
-    from pathlib import Path
-
     from audioprep.run import html
 
     path = Path(html_report_path(report_file, default_dir))

@@ -90,7 +90,8 @@ def inspect_cmd(
     options = InspectOptions(quick=quick, jobs=jobs or opt.default_jobs())
     items = inspect_targets(list(targets), options)
     if strict:  # the project's policy decides what fails
-        items = [opt.policy(current().settings()).apply(item) for item in items]
+        policy = opt.policy(current().settings())
+        items = [policy.apply(item) for item in items]
     if not items:
         raise UsageError("no audio-looking files found in " + ", ".join(targets))
     passed = all(i.passes(strict=strict) for i in items)

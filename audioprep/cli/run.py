@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from audioprep.cli import options as opt
@@ -167,6 +169,4 @@ def run_cmd(
 
 def _html_path(report_file: str | None, outdir: str) -> str:
     """The html report's place: ``--report-file``, else beside OUTDIR."""
-    import os
-
     return opt.html_report_path(report_file, os.path.dirname(os.path.abspath(outdir)))
