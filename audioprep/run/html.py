@@ -22,6 +22,7 @@ from pathlib import Path
 
 from audioprep.audio import ffmpeg
 from audioprep.audio.inspect import Snapshot
+from audioprep.fix.job import SILENCE_DBFS
 from audioprep.fix.preview import preview_file
 from audioprep.models import PreviewCodec
 from audioprep.run import layout
@@ -32,8 +33,9 @@ from audioprep.run.reports import redact, summary_line, write_report
 DEFAULT_NAME = "audioprep-report.html"
 #: Columns of a waveform, and the rate it is drawn from (enough for speech's envelope).
 WAVE_COLUMNS, WAVE_RATE = 480, 8000
-#: Below this (dBFS) the edges count as silence; at this share of full scale, a sample clips.
-SILENCE_DBFS, CLIP_LEVEL = -50.0, 0.999
+#: At this share of full scale a sample clips; silent edges longer than this (s) are marked
+#: (the fix's own silence line, and more than the pad it leaves).
+CLIP_LEVEL, MARKED_EDGE_S = 0.999, 0.5
 _MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".ogg": "audio/ogg", ".opus": "audio/ogg"}
 
 
@@ -136,7 +138,7 @@ def _folded(samples: Sequence[int]) -> Wave:
         highs.append(high)
         if max(-low, high) >= CLIP_LEVEL:
             clipped.append(col)
-    line = 10 ** (SILENCE_DBFS / 20) * 32768
+    line = 10 ** (SILENCE_DBFS / 20) * 32768  # the line the fix trims at
     loud = [i for i, s in enumerate(samples) if abs(s) > line]
     seconds = len(samples) / WAVE_RATE
     lead = (loud[0] if loud else len(samples)) / WAVE_RATE
@@ -209,9 +211,9 @@ def _svg(name: str, wave: Wave | None) -> str:
     w, h, mid = WAVE_COLUMNS, 80, 40
     per_s = w / wave.seconds if wave.seconds else 0
     marks = []
-    if wave.lead_s > 0.3:
+    if wave.lead_s > MARKED_EDGE_S:
         marks.append(_band(0, wave.lead_s * per_s, h, "silence", f"{wave.lead_s:.1f} s of silence"))
-    if wave.trail_s > 0.3:
+    if wave.trail_s > MARKED_EDGE_S:
         x = w - wave.trail_s * per_s
         marks.append(
             _band(x, wave.trail_s * per_s, h, "silence", f"{wave.trail_s:.1f} s of silence")

@@ -73,10 +73,11 @@ def _wait_for_audio(driver: Any, timeout: float = 10.0) -> list[dict[str, Any]]:
 
 
 def test_the_report_of_the_samples_plays_in_a_browser(
-    browser: Any, tmp_path: Path, run_cli: Cli
+    browser: Any, tmp_path: Path, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     page = tmp_path / "review.html"
-    run_cli("run", str(SAMPLES), "--sandbox", "-o", str(tmp_path / "out"), "-q",
+    monkeypatch.chdir(SAMPLES.parent)  # sources shown as the README's command names them
+    run_cli("run", "samples/", "--sandbox", "-o", str(tmp_path / "out"), "-q",
             "--report", "html", "--report-file", str(page))  # fmt: skip
     browser.get(page.as_uri())
     sections = _wait_for_audio(browser)
@@ -125,3 +126,17 @@ def test_embedded_audio_is_one_file_and_lint_and_inspect_write_pages(
     inspected = tmp_path / "inspect.html"
     run_cli("inspect", welcome, "--report", "html", "--report-file", str(inspected))
     assert (tmp_path / "inspect-report").is_dir() and "welcome.mp3" in inspected.read_text("utf-8")
+
+
+def test_the_waveform_marks_dead_air_and_clipping() -> None:
+    """No browser needed: the SVG of 1 s of silence, 1 s of a clipped square wave, 0.2 s of
+    silence marks the lead (and not the short tail) and the clipped columns."""
+    from audioprep.run import html
+
+    rate = html.WAVE_RATE
+    samples = [0] * rate + [32767 if (i // 20) % 2 else -32768 for i in range(rate)]
+    wave = html._folded(samples + [0] * (rate // 5))
+    assert round(wave.lead_s, 2) == 1.0 and round(wave.trail_s, 2) == 0.2
+    svg = html._svg("source", wave)
+    assert svg.count('class="silence"') == 1 and "1.0 s of silence" in svg
+    assert svg.count('class="clip"') >= html.WAVE_COLUMNS // 3
