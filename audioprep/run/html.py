@@ -17,7 +17,8 @@ import os
 import shutil
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from audioprep.audio import ffmpeg
@@ -41,10 +42,13 @@ _MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".ogg": "audio/ogg", ".opus"
 
 @dataclass(frozen=True, slots=True)
 class HtmlOptions:
-    """Where the page goes, and whether its audio is inlined (``embed_audio``)."""
+    """Where the page goes, whether its audio is inlined (``embed_audio``), and how many
+    items are prepared at once."""
 
     path: Path
     embed_audio: bool = False
+    #: Items whose audio is prepared at once (decodes and previews run in ffmpeg).
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,9 @@ def write_html(report: RunReport, options: HtmlOptions) -> Path:
     if assets.exists():
         shutil.rmtree(assets)
     assets.mkdir(parents=True)
-    sections = [_section(i, item, assets, options) for i, item in enumerate(report.items, 1)]
+    numbered = list(enumerate(report.items, 1))
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool:  # the work is in ffmpeg
+        sections = list(pool.map(lambda p: _section(p[0], p[1], assets, options), numbered))
     if options.embed_audio:
         shutil.rmtree(assets)
     write_report(page, _page(report, sections))
