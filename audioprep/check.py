@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 
 from audioprep import api
-from audioprep.audio.inspect import expand_targets
 from audioprep.models import Problem, Severity
 from audioprep.net.urls import is_url, without_userinfo
 
@@ -66,6 +65,8 @@ def check_target(target: str) -> CheckResult:
 def check_targets(targets: list[str]) -> list[CheckResult]:
     """Check several targets, in order; a directory is walked for audio-looking files, as
     ``inspect`` walks it."""
+    from audioprep.audio.inspect import expand_targets  # here: every command imports check
+
     return [check_target(t) for t in expand_targets(targets)]
 
 

@@ -1,4 +1,4 @@
-"""Shared value types: findings, severities, and the names of the fix profiles.
+"""Shared value types: findings, severities, the names of the fix profiles, file snapshots.
 
 Every check in audioprep reports :class:`Problem` values. They are frozen and JSON-ready
 (:meth:`Problem.to_dict`), so the CLI, the reports and the sandbox render the same data.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class ProfileName(StrEnum):
@@ -63,3 +64,42 @@ class Problem:
             "message": self.message,
             "fixable": self.fixable,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """One file as a person compares it before → after a fix (``None``: not measured)."""
+
+    format: str | None = None
+    duration_s: float | None = None
+    loudness_lufs: float | None = None
+    peak_dbfs: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    size_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``before``/``after`` objects of the fix and run reports."""
+        return {
+            "duration_s": _rounded(self.duration_s),
+            "loudness_lufs": _rounded(self.loudness_lufs, 1),
+            "peak_dbfs": _rounded(self.peak_dbfs, 1),
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "format": self.format,
+            "size_bytes": self.size_bytes,
+        }
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any]) -> Snapshot:
+        """A snapshot read back from :meth:`to_dict` (the run state)."""
+        given: dict[str, Any] = {k: found[k] for k in _SNAPSHOT_KEYS if found.get(k) is not None}
+        return cls(**given)
+
+
+_SNAPSHOT_KEYS = ("format", "duration_s", "loudness_lufs", "peak_dbfs", "sample_rate",
+                  "channels", "size_bytes")  # fmt: skip
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)

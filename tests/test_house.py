@@ -8,6 +8,8 @@ modules counts, lazy imports inside functions count, ``if TYPE_CHECKING:`` ones 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "audioprep"
@@ -84,3 +86,14 @@ def test_no_import_cycle_among_modules() -> None:
         if name not in state:
             visit(name)
     assert graph["audioprep.run.pipeline"], "the walk found imports at all"
+
+
+def test_the_command_line_starts_without_the_audio_readers() -> None:
+    """Every command imports the CLI; the scanners, the decode and mutagen load only for the
+    commands that read audio (they cost ~0.1 s of start-up)."""
+    code = (
+        "import sys, audioprep.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('mutagen', 'audioprep.audio.'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['audioprep.audio.levels']"

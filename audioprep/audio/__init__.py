@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from audioprep.audio.inspect import (
         Inspection,
         InspectOptions,
-        Snapshot,
         Verdict,
         expand_targets,
         inspect_file,
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
         TRUE_PEAK_DBTP,
     )
     from audioprep.audio.sniff import Container, sniff_file
+    from audioprep.models import Snapshot
 
 __all__ = [
     "LOUDNESS_TOLERANCE_LU",

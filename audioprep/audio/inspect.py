@@ -34,7 +34,7 @@ from audioprep.api import Code
 from audioprep.audio.facts import Facts, examine
 from audioprep.audio.sniff import Container, sniff_file
 from audioprep.errors import UsageError
-from audioprep.models import Problem, Severity
+from audioprep.models import Problem, Severity, Snapshot
 from audioprep.net import urls
 from audioprep.net.urls import is_url
 
@@ -169,41 +169,6 @@ class Inspection:
             channels=self.channels,
             size_bytes=self.size_bytes,
         )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Snapshot:
-    """One file as a person compares it before → after a fix (``None``: not measured)."""
-
-    format: str | None = None
-    duration_s: float | None = None
-    loudness_lufs: float | None = None
-    peak_dbfs: float | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    size_bytes: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``before``/``after`` objects of the fix and run reports."""
-        return {
-            "duration_s": _round(self.duration_s),
-            "loudness_lufs": _round(self.loudness_lufs, 1),
-            "peak_dbfs": _round(self.peak_dbfs, 1),
-            "sample_rate": self.sample_rate,
-            "channels": self.channels,
-            "format": self.format,
-            "size_bytes": self.size_bytes,
-        }
-
-    @classmethod
-    def from_dict(cls, found: dict[str, Any]) -> Snapshot:
-        """A snapshot read back from :meth:`to_dict` (the run state)."""
-        given: dict[str, Any] = {k: found[k] for k in _SNAPSHOT_KEYS if found.get(k) is not None}
-        return cls(**given)
-
-
-_SNAPSHOT_KEYS = ("format", "duration_s", "loudness_lufs", "peak_dbfs", "sample_rate",
-                  "channels", "size_bytes")  # fmt: skip
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:

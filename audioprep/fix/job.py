@@ -23,13 +23,12 @@ from audioprep.audio.inspect import (
     UNUSABLE_IDS,
     Inspection,
     InspectOptions,
-    Snapshot,
     Verdict,
     inspect_file,
 )
 from audioprep.fix import profiles
 from audioprep.fix.model import FixOptions, FixResult, Source, Status
-from audioprep.models import Severity
+from audioprep.models import Severity, Snapshot
 
 log = logging.getLogger(__name__)
 

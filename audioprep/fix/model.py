@@ -16,10 +16,9 @@ from typing import Any
 
 from audioprep import api
 from audioprep.audio import levels
-from audioprep.audio.inspect import Snapshot
 from audioprep.errors import UsageError
 from audioprep.fix import profiles
-from audioprep.models import DEFAULT_PROFILE
+from audioprep.models import DEFAULT_PROFILE, Snapshot
 from audioprep.net.urls import is_url
 
 

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audioprep.audio import ffmpeg
-from audioprep.audio.inspect import Snapshot
 from audioprep.fix.job import SILENCE_DBFS
 from audioprep.fix.preview import preview_file
-from audioprep.models import PreviewCodec
+from audioprep.models import PreviewCodec, Snapshot
 from audioprep.run import layout
 from audioprep.run.model import ItemReport, ItemStatus, RunReport
 from audioprep.run.reports import redact, summary_line, write_report

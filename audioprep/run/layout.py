@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from audioprep.audio.inspect import Snapshot
+from audioprep.models import Snapshot
 
 #: The gap between columns.
 GAP = "  "

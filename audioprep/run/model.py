@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from audioprep.audio.inspect import Snapshot
 from audioprep.errors import ExitCode
-from audioprep.models import Problem
+from audioprep.models import Problem, Snapshot
 
 
 class Stage(StrEnum):

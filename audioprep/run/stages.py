@@ -32,7 +32,6 @@ from audioprep.audio.inspect import (
     LONG_PROMPT_S,
     Inspection,
     InspectOptions,
-    Snapshot,
     Verdict,
     inspect_file,
     unusable_reason,
@@ -45,7 +44,7 @@ from audioprep.fix.model import Source as FixSource
 from audioprep.fix.model import Status as FixStatus
 from audioprep.fix.profiles import get_profile, has_shape
 from audioprep.hosting.clients import HostingTarget
-from audioprep.models import Problem, Severity
+from audioprep.models import Problem, Severity, Snapshot
 from audioprep.net import sessions, urls
 from audioprep.net.urls import redact_text
 from audioprep.run.model import Stage, StageOutcome, StageStatus
