@@ -76,6 +76,13 @@ def test_a_profile_limits_the_length(project: Path, run_cli: Cli) -> None:
     assert by_name["payment_due.mp3"]["status"] == "fixed"  # 2.7 s
 
 
+def test_a_profile_value_of_zero_is_kept() -> None:
+    from audioprep.fix.profiles import user_profiles
+
+    (profile,) = user_profiles({"loud": {"extends": "voice-mp3", "true_peak": 0.0}})
+    assert profile.true_peak_dbtp == 0.0 and profile.loudness_lufs == -19.0  # -19: the base's
+
+
 def test_a_profile_the_api_cannot_take_is_refused_at_load(project: Path, run_cli: Cli) -> None:
     _configure(project, '[tool.audioprep.profiles.opus]\nextends = "voice-mp3"\ncodec = "opus"\n')
     result = run_cli("profiles", expect=ExitCode.CONFIG)

@@ -208,8 +208,8 @@ def _built(name: str, table: dict[str, Any], base: Profile, codec: str, where: s
         bitrates_kbps=(kbps,) if kbps and not ladder else ladder,
         lame_quality=base.lame_quality if container == "mp3" else None,
         codec_level_db=LAME_LEVEL_DB if container == "mp3" else 0.0,
-        loudness_lufs=_optional(table, "loudness", where, -40.0, -5.0) or base.loudness_lufs,
-        true_peak_dbtp=_optional(table, "true_peak", where, -9.0, 0.0) or base.true_peak_dbtp,
+        loudness_lufs=_optional(table, "loudness", where, -40.0, -5.0, base.loudness_lufs),
+        true_peak_dbtp=_optional(table, "true_peak", where, -9.0, 0.0, base.true_peak_dbtp),
         max_duration_s=_optional(table, "max_duration_s", where, 0.1, 3600.0),
         extends=base.name,
     )
@@ -223,8 +223,11 @@ def _number(table: dict[str, Any], key: str, default: float, where: str, low: fl
     return value
 
 
-def _optional(table: dict[str, Any], key: str, where: str, low: float, high: float) -> float | None:
-    return None if key not in table else float(_number(table, key, 0, where, low, high))
+def _optional(
+    table: dict[str, Any], key: str, where: str, low: float, high: float, base: float | None = None
+) -> float | None:
+    """``table[key]`` in range, else ``base`` (0.0 is a value, not "unset")."""
+    return base if key not in table else float(_number(table, key, 0, where, low, high))
 
 
 # --- conformance ------------------------------------------------------------------------------
